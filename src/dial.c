@@ -1,0 +1,582 @@
+#include "dial.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mptcp.h"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+struct attempt {
+	int fd;				/* -1 once finished */
+	const struct addrinfo *ai;
+	bool mptcp;
+	bool is_rescue;			/* plain TCP racing an MPTCP attempt */
+	bool has_rescue;		/* this MPTCP attempt already has one */
+	int64_t started_ms;
+};
+
+struct race {
+	const struct options *opts;
+	const struct addrinfo **addrs;
+	size_t naddrs;
+	size_t next_addr;
+	struct attempt *attempts;
+	size_t nattempts;
+	int64_t next_start_ms;
+	int64_t deadline_ms;		/* < 0: none */
+	bool use_mptcp;
+	int refused_errno;		/* why socket(IPPROTO_MPTCP) failed */
+	int last_errno;
+};
+
+int64_t dial_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void dial_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size)
+{
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	if (getnameinfo(sa, len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(buf, size, "(unprintable address)");
+	else
+		snprintf(buf, size, "%s port %s", host, port);
+}
+
+static bool same_address(const struct addrinfo *a, const struct addrinfo *b)
+{
+	return a->ai_family == b->ai_family && a->ai_addrlen == b->ai_addrlen &&
+	       memcmp(a->ai_addr, b->ai_addr, a->ai_addrlen) == 0;
+}
+
+static bool already_listed(const struct addrinfo **out, size_t n, const struct addrinfo *ai)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same_address(out[i], ai))
+			return true;
+	return false;
+}
+
+/* The next entry of the given family after *cursor, advancing the cursor. */
+static const struct addrinfo *next_of_family(const struct addrinfo **cursor, int family)
+{
+	while (*cursor) {
+		const struct addrinfo *ai = *cursor;
+		*cursor = ai->ai_next;
+		if (ai->ai_family == family)
+			return ai;
+	}
+	return NULL;
+}
+
+size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size_t max)
+{
+	const struct addrinfo *v6 = list, *v4 = list;
+	size_t n = 0;
+	bool more = true;
+
+	while (more && n < max) {
+		more = false;
+		const struct addrinfo *picks[2] = {
+			next_of_family(&v6, AF_INET6),
+			next_of_family(&v4, AF_INET),
+		};
+		for (size_t i = 0; i < 2; i++) {
+			if (!picks[i])
+				continue;
+			more = true;
+			if (n < max && !already_listed(out, n, picks[i]))
+				out[n++] = picks[i];
+		}
+	}
+	return n;
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
+}
+
+int dial_poll_timeout(int64_t now, int64_t next_attempt_at, int64_t rescue_at,
+		      int64_t deadline)
+{
+	int64_t wake = earliest(earliest(next_attempt_at, rescue_at), deadline);
+	if (wake < 0)
+		return -1;
+	if (wake <= now)
+		return 0;
+	if (wake - now > INT_MAX)
+		return INT_MAX;
+	return (int)(wake - now);
+}
+
+/* Where the first subflow starts from; failures here fail every attempt. */
+static enum dial_error place_socket(const struct options *opts, int fd)
+{
+	char where[NI_MAXHOST + 16];
+
+	if (opts->interface[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, opts->interface,
+		       (socklen_t)strlen(opts->interface)) != 0) {
+		log_error("cannot bind to interface '%s': %s", opts->interface,
+			  errno == ENODEV ? "no such interface" : strerror(errno));
+		return DIAL_ERR_CONNECT;
+	}
+	if (opts->has_bind) {
+		/* Let connect() pick the port, so the 4-tuple, not the port alone,
+		 * must be unique: many sessions from one address stay possible. */
+		int one = 1;
+		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+		if (bind(fd, (const struct sockaddr *)&opts->bind_addr, opts->bind_len) != 0) {
+			dial_format_addr((const struct sockaddr *)&opts->bind_addr,
+					 opts->bind_len, where, sizeof(where));
+			*strstr(where, " port ") = '\0';
+			log_error("cannot bind to %s: %s", where, strerror(errno));
+			return DIAL_ERR_CONNECT;
+		}
+	}
+	return DIAL_OK;
+}
+
+static int open_socket(struct race *race, int family, bool want_mptcp, bool *is_mptcp)
+{
+	const int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+
+	if (want_mptcp && race->use_mptcp) {
+		int fd = socket(family, type, IPPROTO_MPTCP);
+		if (fd >= 0) {
+			*is_mptcp = true;
+			return fd;
+		}
+		if (!mptcp_unavailable(errno))
+			return -1;
+		/* The kernel's refusal holds for every address: stop asking. */
+		race->refused_errno = errno;
+		race->use_mptcp = false;
+		if (race->opts->mode == MPTCP_REQUIRE)
+			return -1;
+		log_info("MPTCP sockets unavailable (%s): using plain TCP",
+			 mptcp_unavailable_reason(errno));
+	}
+	*is_mptcp = false;
+	return socket(family, type, IPPROTO_TCP);
+}
+
+static void close_attempt(struct attempt *a)
+{
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
+}
+
+static void log_attempt_failure(const struct attempt *a, int err)
+{
+	char where[NI_MAXHOST + 16];
+	dial_format_addr(a->ai->ai_addr, a->ai->ai_addrlen, where, sizeof(where));
+	log_info("%s over %s: %s", where, a->mptcp ? "MPTCP" : "TCP", strerror(err));
+}
+
+enum start_outcome {
+	START_PENDING,		/* connect() in flight */
+	START_CONNECTED,	/* connected at once (loopback can) */
+	START_FAILED,		/* this address failed; try the next */
+	START_FATAL,		/* no address can work: stop with *error */
+};
+
+static enum start_outcome start_attempt(struct race *race, const struct addrinfo *ai,
+					bool rescue, enum dial_error *error)
+{
+	struct attempt *a = &race->attempts[race->nattempts];
+	char where[NI_MAXHOST + 16];
+	bool is_mptcp = false;
+
+	int fd = open_socket(race, ai->ai_family, !rescue, &is_mptcp);
+	if (fd < 0) {
+		if (race->opts->mode == MPTCP_REQUIRE && race->refused_errno) {
+			log_error("MPTCP required, but this host cannot open MPTCP sockets: %s",
+				  mptcp_unavailable_reason(race->refused_errno));
+			*error = DIAL_ERR_NO_MPTCP;
+			return START_FATAL;
+		}
+		race->last_errno = errno;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
+			log_error("cannot open a socket: %s", strerror(errno));
+			*error = DIAL_ERR_SYSTEM;
+			return START_FATAL;
+		}
+		/* Typically EAFNOSUPPORT: IPv6 disabled here. Other addresses may do. */
+		dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
+		log_info("%s: cannot open a socket: %s", where, strerror(errno));
+		return START_FAILED;
+	}
+	*error = place_socket(race->opts, fd);
+	if (*error != DIAL_OK) {
+		close(fd);
+		return START_FATAL;
+	}
+
+	*a = (struct attempt){
+		.fd = fd, .ai = ai, .mptcp = is_mptcp, .is_rescue = rescue,
+		.started_ms = dial_now_ms(),
+	};
+	race->nattempts++;
+	dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
+	if (rescue)
+		log_info("trying %s over TCP: MPTCP SYNs unanswered for %.1f s", where,
+			 (double)race->opts->rescue_delay_ms / 1000.0);
+	else
+		log_info("trying %s over %s", where, is_mptcp ? "MPTCP" : "TCP");
+
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return START_CONNECTED;
+	if (errno == EINPROGRESS)
+		return START_PENDING;
+	race->last_errno = errno;
+	log_attempt_failure(a, errno);
+	close_attempt(a);
+	return START_FAILED;
+}
+
+static bool rescue_allowed(const struct race *race, const struct attempt *a)
+{
+	return a->fd >= 0 && a->mptcp && !a->has_rescue &&
+	       race->opts->mode == MPTCP_PREFER && race->opts->rescue_delay_ms > 0;
+}
+
+/* The earliest time one of the in-flight MPTCP attempts needs a rescue. */
+static int64_t next_rescue_at(const struct race *race)
+{
+	int64_t at = -1;
+	for (size_t i = 0; i < race->nattempts; i++) {
+		const struct attempt *a = &race->attempts[i];
+		if (rescue_allowed(race, a))
+			at = earliest(at, a->started_ms + race->opts->rescue_delay_ms);
+	}
+	return at;
+}
+
+static size_t in_flight(const struct race *race)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < race->nattempts; i++)
+		n += race->attempts[i].fd >= 0;
+	return n;
+}
+
+static void close_all_but(struct race *race, const struct attempt *keep)
+{
+	for (size_t i = 0; i < race->nattempts; i++)
+		if (&race->attempts[i] != keep)
+			close_attempt(&race->attempts[i]);
+}
+
+/* Start what is due: the next address (Happy Eyeballs) and any rescues.
+ * Returns the attempt that connected at once, if one did. */
+static struct attempt *start_due(struct race *race, int64_t now, enum dial_error *error)
+{
+	*error = DIAL_OK;
+	while (race->next_addr < race->naddrs &&
+	       (now >= race->next_start_ms || in_flight(race) == 0)) {
+		const struct addrinfo *ai = race->addrs[race->next_addr++];
+		enum start_outcome outcome = start_attempt(race, ai, false, error);
+		if (outcome == START_FATAL)
+			return NULL;
+		if (outcome == START_CONNECTED)
+			return &race->attempts[race->nattempts - 1];
+		if (outcome == START_PENDING) {
+			race->next_start_ms = now + ATTEMPT_DELAY_MS;
+			break;
+		}
+	}
+
+	/* Indexes, not pointers: start_attempt() appends to the array. */
+	size_t n = race->nattempts;
+	for (size_t i = 0; i < n; i++) {
+		struct attempt *a = &race->attempts[i];
+		if (!rescue_allowed(race, a) || now < a->started_ms + race->opts->rescue_delay_ms)
+			continue;
+		a->has_rescue = true;
+		enum start_outcome outcome = start_attempt(race, a->ai, true, error);
+		if (outcome == START_FATAL)
+			return NULL;
+		if (outcome == START_CONNECTED)
+			return &race->attempts[race->nattempts - 1];
+	}
+	return NULL;
+}
+
+/* Wait for the attempts in flight; returns the winner, if any completed. */
+static struct attempt *wait_attempts(struct race *race, int timeout)
+{
+	struct pollfd pfds[race->nattempts];
+	struct attempt *owners[race->nattempts];
+	nfds_t n = 0;
+
+	for (size_t i = 0; i < race->nattempts; i++) {
+		if (race->attempts[i].fd < 0)
+			continue;
+		pfds[n] = (struct pollfd){ .fd = race->attempts[i].fd, .events = POLLOUT };
+		owners[n++] = &race->attempts[i];
+	}
+	if (poll(pfds, n, timeout) <= 0)
+		return NULL;	/* EINTR or nothing yet: the loop re-checks the clock */
+
+	for (nfds_t i = 0; i < n; i++) {
+		if (!pfds[i].revents)
+			continue;
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(pfds[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err == 0)
+			return owners[i];
+		race->last_errno = err;
+		log_attempt_failure(owners[i], err);
+		close_attempt(owners[i]);
+		/* RFC 8305: a failed attempt lets the next one start at once. */
+		race->next_start_ms = dial_now_ms();
+	}
+	return NULL;
+}
+
+static void finish(const struct race *race, struct attempt *winner, int64_t started,
+		   struct dial_result *result)
+{
+	char where[NI_MAXHOST + 16], from[NI_MAXHOST + 16];
+	struct sockaddr_storage local;
+	socklen_t local_len = sizeof(local);
+
+	int flags = fcntl(winner->fd, F_GETFL);
+	if (flags >= 0)
+		(void)fcntl(winner->fd, F_SETFL, flags & ~O_NONBLOCK);
+	if (race->opts->keepalive) {
+		int one = 1;
+		if (setsockopt(winner->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)) != 0)
+			log_warn("cannot turn on keepalive: %s", strerror(errno));
+	}
+
+	*result = (struct dial_result){
+		.fd = winner->fd,
+		.peer_len = winner->ai->ai_addrlen,
+		.opened_as_mptcp = winner->mptcp,
+		.rescued = winner->is_rescue,
+		.mptcp_refused_errno = race->refused_errno,
+		.elapsed_ms = dial_now_ms() - started,
+	};
+	memcpy(&result->peer, winner->ai->ai_addr, winner->ai->ai_addrlen);
+	winner->fd = -1;
+
+	dial_format_addr(winner->ai->ai_addr, winner->ai->ai_addrlen, where, sizeof(where));
+	if (getsockname(result->fd, (struct sockaddr *)&local, &local_len) == 0)
+		dial_format_addr((struct sockaddr *)&local, local_len, from, sizeof(from));
+	else
+		snprintf(from, sizeof(from), "an unknown address");
+	log_info("connected to %s from %s in %lld ms", where, from,
+		 (long long)result->elapsed_ms);
+}
+
+static void report_failure(const struct options *opts, const struct race *race,
+			   enum dial_error error, int64_t started)
+{
+	if (error == DIAL_ERR_TIMEOUT)
+		log_error("cannot connect to %s port %s: timed out after %.3g s",
+			  opts->host, opts->port_text,
+			  (double)(dial_now_ms() - started) / 1000.0);
+	else
+		log_error("cannot connect to %s port %s: %s", opts->host, opts->port_text,
+			  race->last_errno ? strerror(race->last_errno) : "no usable address");
+}
+
+static enum dial_error run_race(struct race *race, int64_t started, struct dial_result *result)
+{
+	enum dial_error error = DIAL_OK;
+
+	for (;;) {
+		int64_t now = dial_now_ms();
+		if (race->deadline_ms >= 0 && now >= race->deadline_ms)
+			return DIAL_ERR_TIMEOUT;
+
+		struct attempt *winner = start_due(race, now, &error);
+		if (error != DIAL_OK)
+			return error;
+		if (!winner && in_flight(race) == 0)
+			return DIAL_ERR_CONNECT;
+		if (!winner) {
+			int64_t next = race->next_addr < race->naddrs ? race->next_start_ms : -1;
+			int timeout = dial_poll_timeout(now, next, next_rescue_at(race),
+							race->deadline_ms);
+			winner = wait_attempts(race, timeout);
+		}
+		if (winner) {
+			close_all_but(race, winner);
+			finish(race, winner, started, result);
+			return DIAL_OK;
+		}
+	}
+}
+
+static enum dial_error dial_from(const struct options *opts, const struct addrinfo *list,
+				 int64_t started, int64_t deadline_ms,
+				 struct dial_result *result)
+{
+	size_t count = 0;
+	for (const struct addrinfo *ai = list; ai; ai = ai->ai_next)
+		count++;
+
+	const struct addrinfo **addrs = calloc(count ? count : 1, sizeof(*addrs));
+	/* Each address may have its MPTCP attempt and a TCP rescue. */
+	struct attempt *attempts = calloc(count ? 2 * count : 1, sizeof(*attempts));
+	if (!addrs || !attempts) {
+		free(addrs);
+		free(attempts);
+		log_error("out of memory");
+		return DIAL_ERR_SYSTEM;
+	}
+
+	struct race race = {
+		.opts = opts,
+		.addrs = addrs,
+		.naddrs = dial_order(list, addrs, count),
+		.attempts = attempts,
+		.next_start_ms = started,
+		.deadline_ms = deadline_ms,
+		.use_mptcp = opts->mode != MPTCP_OFF,
+	};
+	enum dial_error error = run_race(&race, started, result);
+	if (error != DIAL_OK) {
+		close_all_but(&race, NULL);
+		if (error == DIAL_ERR_CONNECT || error == DIAL_ERR_TIMEOUT)
+			report_failure(opts, &race, error, started);
+	}
+	free(addrs);
+	free(attempts);
+	return error;
+}
+
+enum dial_error dial_addresses(const struct options *opts, const struct addrinfo *list,
+			       int64_t deadline_ms, struct dial_result *result)
+{
+	return dial_from(opts, list, dial_now_ms(), deadline_ms, result);
+}
+
+/* getaddrinfo() returns 0 or a negative EAI_* code; this one is ours. */
+#define RESOLVE_TIMED_OUT 1
+
+/* getaddrinfo() cannot be bounded in time; getaddrinfo_a() can. The request
+ * lives on the heap because a lookup that outlives the deadline still writes
+ * into it: it is deliberately never freed in that case (we exit next). */
+static int resolve_within(const char *host, const char *port, const struct addrinfo *hints,
+			  int64_t deadline_ms, struct addrinfo **res)
+{
+	struct request {
+		struct gaicb cb;
+		struct addrinfo hints;
+	} *req = calloc(1, sizeof(*req));
+	if (!req)
+		return EAI_MEMORY;
+	req->hints = *hints;
+	req->cb = (struct gaicb){ .ar_name = host, .ar_service = port,
+				  .ar_request = &req->hints };
+	struct gaicb *list[] = { &req->cb };
+
+	int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, NULL);
+	if (rc != 0) {
+		free(req);
+		return rc;
+	}
+	for (;;) {
+		int64_t left = deadline_ms - dial_now_ms();
+		if (left <= 0) {
+			if (gai_cancel(&req->cb) == EAI_CANCELED)
+				free(req);
+			return RESOLVE_TIMED_OUT;
+		}
+		struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
+		const struct gaicb *wait[] = { &req->cb };
+		rc = gai_suspend(wait, 1, &ts);
+		if (rc == EAI_AGAIN || rc == EAI_INTR)
+			continue;
+		break;
+	}
+	rc = gai_error(&req->cb);
+	*res = req->cb.ar_result;
+	free(req);
+	return rc;
+}
+
+static int resolve(const struct options *opts, int64_t deadline_ms, struct addrinfo **res)
+{
+	struct addrinfo hints = {
+		.ai_family = opts->family,
+		.ai_socktype = SOCK_STREAM,
+		.ai_protocol = IPPROTO_TCP,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	/* A literal address needs no lookup and no AI_ADDRCONFIG: the user
+	 * named exactly what to connect to. */
+	int rc = getaddrinfo(opts->host, opts->port_text, &hints, res);
+	if (rc != EAI_NONAME)
+		return rc;
+	hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+	if (deadline_ms < 0)
+		return getaddrinfo(opts->host, opts->port_text, &hints, res);
+	return resolve_within(opts->host, opts->port_text, &hints, deadline_ms, res);
+}
+
+static const char *family_suffix(int family)
+{
+	return family == AF_INET ? " to an IPv4 address" :
+	       family == AF_INET6 ? " to an IPv6 address" : "";
+}
+
+enum dial_error dial(const struct options *opts, struct dial_result *result)
+{
+	int64_t started = dial_now_ms();
+	int64_t deadline_ms = opts->timeout_ms > 0 ? started + opts->timeout_ms : -1;
+	struct addrinfo *list = NULL;
+
+	int rc = resolve(opts, deadline_ms, &list);
+	if (rc == RESOLVE_TIMED_OUT) {
+		log_error("cannot resolve '%s': timed out after %.3g s", opts->host,
+			  (double)(dial_now_ms() - started) / 1000.0);
+		return DIAL_ERR_TIMEOUT;
+	}
+	if (rc == EAI_MEMORY || (rc == EAI_SYSTEM && errno == ENOMEM)) {
+		log_error("cannot resolve '%s': out of memory", opts->host);
+		return DIAL_ERR_SYSTEM;
+	}
+	if (rc != 0) {
+		log_error("cannot resolve '%s'%s: %s", opts->host, family_suffix(opts->family),
+			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+		return DIAL_ERR_RESOLVE;
+	}
+	if (log_is_verbose()) {
+		char where[NI_MAXHOST + 16];
+		for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+			dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
+			log_info("%s resolves to %s", opts->host, where);
+		}
+	}
+	enum dial_error error = dial_from(opts, list, started, deadline_ms, result);
+	freeaddrinfo(list);
+	return error;
+}

@@ -1,0 +1,135 @@
+/* mptcp-fdpass: connect over Multipath TCP and hand the socket to ssh.
+ * argv -> options -> dial -> MPTCP verdict -> hand-off -> exit code. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dial.h"
+#include "handoff.h"
+#include "log.h"
+#include "mptcp.h"
+#include "options.h"
+
+static int exit_code_for(enum dial_error error)
+{
+	switch (error) {
+	case DIAL_OK:
+		return EX_OK;
+	case DIAL_ERR_RESOLVE:
+		return EX_NOHOST;	/* 68 */
+	case DIAL_ERR_CONNECT:
+	case DIAL_ERR_TIMEOUT:
+		return EX_UNAVAILABLE;	/* 69 */
+	case DIAL_ERR_NO_MPTCP:
+		return EX_PROTOCOL;	/* 76 */
+	case DIAL_ERR_SYSTEM:
+		break;
+	}
+	return EX_OSERR;	/* 71 */
+}
+
+/* Say what the connection is, and decide whether it may be used at all. */
+static bool judge_mptcp(const struct options *opts, const struct dial_result *conn)
+{
+	char where[NI_MAXHOST + 16];
+	dial_format_addr((const struct sockaddr *)&conn->peer, conn->peer_len, where,
+			 sizeof(where));
+	enum mptcp_status status = mptcp_status_of(conn->fd, conn->opened_as_mptcp);
+	log_info("%s: %s", where, mptcp_status_name(status));
+
+	if (status == MPTCP_STATUS_ACTIVE) {
+		mptcp_describe(conn->fd);
+		return true;
+	}
+	if (opts->mode == MPTCP_OFF)
+		return true;
+	if (opts->mode == MPTCP_REQUIRE) {
+		if (status == MPTCP_STATUS_UNKNOWN)
+			log_error("MPTCP required, but this kernel cannot tell whether %s "
+				  "negotiated it", where);
+		else
+			log_error("MPTCP required, but %s did not negotiate it "
+				  "(the server lacks MPTCP, or a middlebox removed the option)",
+				  where);
+		return false;
+	}
+
+	/* prefer: one warning that says why, or nothing we cannot back up. */
+	if (conn->mptcp_refused_errno)
+		log_warn("this host cannot open MPTCP sockets (%s); using plain TCP to %s",
+			 mptcp_unavailable_reason(conn->mptcp_refused_errno), where);
+	else if (conn->rescued)
+		log_warn("MPTCP SYNs to %s went unanswered for %.1f s (a middlebox may drop "
+			 "them); connected over plain TCP instead", where,
+			 (double)opts->rescue_delay_ms / 1000.0);
+	else if (status == MPTCP_STATUS_FALLBACK)
+		log_warn("%s did not negotiate MPTCP (the server lacks MPTCP, or a middlebox "
+			 "removed the option): fell back to plain TCP", where);
+	else
+		log_info("cannot tell whether MPTCP was negotiated (kernel before 5.16)");
+	return true;
+}
+
+static int hand_over(int fd)
+{
+	int channel = handoff_channel();
+	if (channel >= 0) {
+		int err = handoff_pass(channel, fd);
+		if (err) {
+			log_error("cannot pass the connection on %s: %s",
+				  channel == STDOUT_FILENO ? "stdout" : "stdin", strerror(err));
+			return EX_OSERR;
+		}
+		log_info("connection passed on %s", channel == STDOUT_FILENO ? "stdout" : "stdin");
+		return EX_OK;
+	}
+
+	log_info("stdin and stdout are not a unix socket: relaying bytes "
+		 "(ProxyUseFdpass yes hands the connection over instead)");
+	struct relay_totals totals;
+	int err = handoff_relay(STDIN_FILENO, STDOUT_FILENO, fd, &totals);
+	if (err) {
+		log_error("relay failed: %s", strerror(err));
+		return EX_OSERR;
+	}
+	log_info("relay done: %llu bytes sent, %llu bytes received",
+		 (unsigned long long)totals.up, (unsigned long long)totals.down);
+	return EX_OK;
+}
+
+int main(int argc, char *argv[])
+{
+	struct options opts;
+
+	switch (options_parse(argc, argv, &opts)) {
+	case PARSE_HELP:
+		options_usage(STDOUT_FILENO);
+		return EX_OK;
+	case PARSE_VERSION:
+		printf("%s %s\n", PROGRAM_NAME, PROGRAM_VERSION);
+		return EX_OK;
+	case PARSE_USAGE:
+		return EX_USAGE;
+	case PARSE_RUN:
+		break;
+	}
+	log_set_level(opts.log_level);
+	/* A vanished reader must be an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	struct dial_result conn;
+	enum dial_error error = dial(&opts, &conn);
+	if (error != DIAL_OK)
+		return exit_code_for(error);
+
+	if (!judge_mptcp(&opts, &conn)) {
+		close(conn.fd);
+		return EX_PROTOCOL;
+	}
+	int code = hand_over(conn.fd);
+	close(conn.fd);
+	return code;
+}

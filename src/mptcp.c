@@ -1,0 +1,98 @@
+#include "mptcp.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "log.h"
+
+_Static_assert(offsetof(struct mptcp_info_prefix, local_addr_used) == 40,
+	       "struct mptcp_info layout");
+
+bool mptcp_unavailable(int err)
+{
+	return mptcp_unavailable_reason(err) != NULL;
+}
+
+const char *mptcp_unavailable_reason(int err)
+{
+	switch (err) {
+	case EPROTONOSUPPORT:
+		return "the kernel is built without MPTCP (CONFIG_MPTCP)";
+	case ENOPROTOOPT:
+		return "MPTCP is disabled by the sysctl net.mptcp.enabled=0";
+	case EINVAL:
+		return "the kernel is older than 5.6 and has no MPTCP";
+	default:
+		return NULL;
+	}
+}
+
+const char *mptcp_status_name(enum mptcp_status status)
+{
+	switch (status) {
+	case MPTCP_STATUS_ACTIVE:
+		return "MPTCP";
+	case MPTCP_STATUS_FALLBACK:
+		return "fell back to TCP";
+	case MPTCP_STATUS_TCP:
+		return "plain TCP";
+	case MPTCP_STATUS_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp)
+{
+	if (!opened_as_mptcp)
+		return MPTCP_STATUS_TCP;
+
+	int is_mptcp = 0;
+	socklen_t len = sizeof(is_mptcp);
+	if (getsockopt(fd, SOL_TCP, TCP_IS_MPTCP, &is_mptcp, &len) == 0)
+		return is_mptcp ? MPTCP_STATUS_ACTIVE : MPTCP_STATUS_FALLBACK;
+
+	/* Kernels 5.16-6.9: MPTCP_INFO answers only while MPTCP is in use. */
+	struct mptcp_info_prefix info;
+	len = sizeof(info);
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len) == 0)
+		return MPTCP_STATUS_ACTIVE;
+	if (errno == EOPNOTSUPP)
+		return MPTCP_STATUS_FALLBACK;
+	return MPTCP_STATUS_UNKNOWN;
+}
+
+const char *mptcp_path_advice(const struct mptcp_info_prefix *info)
+{
+	if (info->local_addr_max == 0 && info->add_addr_accepted_max == 0)
+		return "no MPTCP endpoints configured: this connection will use one path "
+		       "(add one with: ip mptcp endpoint add ADDRESS dev IFNAME subflow)";
+	if (info->subflows_max == 0)
+		return "the MPTCP subflow limit is 0: this connection will use one path "
+		       "(raise it with: ip mptcp limits set subflows 2)";
+	return NULL;
+}
+
+void mptcp_describe(int fd)
+{
+	if (!log_is_verbose())
+		return;
+
+	struct mptcp_info_prefix info;
+	socklen_t len = sizeof(info);
+	memset(&info, 0, sizeof(info));
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len) != 0) {
+		log_info("MPTCP_INFO unavailable: %s", strerror(errno));
+		return;
+	}
+	log_info("MPTCP: %u subflow(s) now; %u subflow endpoint(s) here, up to %u more "
+		 "subflow(s), up to %u address(es) accepted from the server",
+		 info.subflows + 1u, info.local_addr_max, info.subflows_max,
+		 info.add_addr_accepted_max);
+	const char *advice = mptcp_path_advice(&info);
+	if (advice)
+		log_info("%s", advice);
+}

@@ -1,0 +1,64 @@
+/* What the kernel says about MPTCP: can it make MPTCP sockets, did a
+ * connection fall back to TCP, and what MPTCP_INFO tells about its paths. */
+#ifndef MFP_MPTCP_H
+#define MFP_MPTCP_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+
+/* Debian 12's headers predate some of these; the values are kernel ABI. */
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+#ifndef MPTCP_INFO
+#define MPTCP_INFO 1
+#endif
+#ifndef TCP_IS_MPTCP
+#define TCP_IS_MPTCP 43		/* Linux >= 6.10 */
+#endif
+
+enum mptcp_status {
+	MPTCP_STATUS_UNKNOWN,	/* the kernel gives no evidence either way */
+	MPTCP_STATUS_ACTIVE,	/* negotiated with the peer */
+	MPTCP_STATUS_FALLBACK,	/* an MPTCP socket now speaking plain TCP */
+	MPTCP_STATUS_TCP,	/* a plain TCP socket from the start */
+};
+
+/* Does this socket(2) errno mean "this kernel will not make MPTCP sockets"? */
+bool mptcp_unavailable(int err);
+/* Why, in words that name what to change; NULL when err is not such a reason. */
+const char *mptcp_unavailable_reason(int err);
+
+enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp);
+const char *mptcp_status_name(enum mptcp_status status);
+
+/* The part of struct mptcp_info (uapi linux/mptcp.h) we read; the kernel
+ * copies min(our size, its size), so a prefix of its layout is enough. */
+struct mptcp_info_prefix {
+	unsigned char subflows;
+	unsigned char add_addr_signal;
+	unsigned char add_addr_accepted;
+	unsigned char subflows_max;
+	unsigned char add_addr_signal_max;
+	unsigned char add_addr_accepted_max;
+	unsigned int flags;
+	unsigned int token;
+	unsigned long long write_seq;
+	unsigned long long snd_una;
+	unsigned long long rcv_nxt;
+	unsigned char local_addr_used;
+	unsigned char local_addr_max;	/* endpoints with the subflow flag */
+	unsigned char csum_enabled;
+};
+
+/* Advice on how many paths the connection can use, from MPTCP_INFO; one
+ * sentence, or NULL when the configuration allows more than one path. */
+const char *mptcp_path_advice(const struct mptcp_info_prefix *info);
+
+/* Log (verbose) what MPTCP_INFO says about fd's paths. */
+void mptcp_describe(int fd);
+
+#endif
