@@ -170,16 +170,17 @@ bool options_parse_seconds(const char *what, const char *text, int64_t min_ms,
 		log_error("bad %s '%s': give seconds, like 2 or 0.5", what, text);
 		return false;
 	}
+	/* Round up: a requested 0.0001 s is a short deadline, not "none". */
 	double value = seconds * 1000.0;
-	if (value < (double)min_ms || value > (double)max_ms) {
+	int64_t rounded = value > (double)max_ms ? max_ms + 1 : (int64_t)value;
+	if (value > 0 && (double)rounded < value)
+		rounded++;
+	if (value < 0 || rounded < min_ms || rounded > max_ms) {
 		log_error("bad %s '%s': must be from %g to %g seconds", what, text,
 			  (double)min_ms / 1000.0, (double)max_ms / 1000.0);
 		return false;
 	}
-	/* Round up: a requested 0.0001 s is a deadline, not "no deadline". */
-	*ms = (int64_t)value;
-	if ((double)*ms < value)
-		(*ms)++;
+	*ms = rounded;
 	return true;
 }
 

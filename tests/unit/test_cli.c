@@ -1,0 +1,234 @@
+/* The built program, run as ssh runs it: stdin and stdout on a socketpair. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dial.h"
+#include "helpers.h"
+#include "mptcp.h"
+
+#define ARGS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+/* Criterion hands parameters to a freshly executed worker: no pointers. */
+struct usage_case {
+	char argv[4][32];
+	int argc;
+};
+
+ParameterizedTestParameters(cli, usage_errors_exit_64_with_one_line)
+{
+	static struct usage_case cases[] = {
+		{ { "" }, 0 },
+		{ { "host" }, 1 },
+		{ { "host", "22", "x" }, 3 },
+		{ { "host", "0" }, 2 },
+		{ { "host", "65536" }, 2 },
+		{ { "host", "99999" }, 2 },
+		{ { "host", "-1" }, 2 },
+		{ { "host", "22x" }, 2 },
+		{ { "host", "nosuchservice" }, 2 },
+		{ { "", "22" }, 2 },
+		{ { "[10.0.0.1", "22" }, 2 },
+		{ { "--bogus", "host", "22" }, 3 },
+		{ { "-m", "bogus", "host", "22" }, 4 },
+		{ { "-4", "-6", "host", "22" }, 4 },
+	};
+	return cr_make_param_array(struct usage_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct usage_case *c, cli, usage_errors_exit_64_with_one_line)
+{
+	struct run r;
+	const char *argv[5] = { NULL };
+	for (int i = 0; i < c->argc; i++)
+		argv[i] = c->argv[i];
+	run_connector(&r, argv);
+	cr_expect_eq(r.status, 64, "exit %d for %d args '%s' '%s': %s", r.status, c->argc,
+		     c->argv[0], c->argv[1], r.err);
+	cr_expect_eq(count_lines(r.err), 1, "stderr: %s", r.err);
+	cr_expect(strncmp(r.err, "mptcp-fdpass: error: ", 21) == 0, "stderr: %s", r.err);
+	cr_expect_eq(r.passed_fd, -1, "nothing may be passed");
+}
+
+Test(cli, bad_values_are_named)
+{
+	struct run r;
+	run_connector(&r, ARGS("host", "99999"));
+	cr_expect(strstr(r.err, "'99999'"), "%s", r.err);
+	run_connector(&r, ARGS("-m", "bogus", "host", "22"));
+	cr_expect(strstr(r.err, "'bogus'"), "%s", r.err);
+	run_connector(&r, ARGS("[10.0.0.1", "22"));
+	cr_expect(strstr(r.err, "[10.0.0.1"), "%s", r.err);
+}
+
+Test(cli, unresolvable_name_exits_68)
+{
+	struct run r;
+	run_connector(&r, ARGS("no-such-host.invalid", "22"));
+	cr_expect_eq(r.status, 68, "%s", r.err);
+	cr_expect(strstr(r.err, "no-such-host.invalid"), "%s", r.err);
+	cr_expect_eq(r.passed_fd, -1);
+}
+
+Test(cli, refused_port_exits_69)
+{
+	char port[8];
+	snprintf(port, sizeof(port), "%u", refused_port());
+	struct run r;
+	run_connector(&r, ARGS("127.0.0.1", port));
+	cr_expect_eq(r.status, 69, "%s", r.err);
+	cr_expect(strstr(r.err, "refused"), "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+}
+
+Test(cli, service_name_is_a_port)
+{
+	struct run r;
+	/* Nothing listens on 127.0.0.1:22 here; "ssh" must still parse as 22. */
+	run_connector(&r, ARGS("-v", "127.0.0.1", "ssh"));
+	cr_expect_neq(r.status, 64, "%s", r.err);
+	cr_expect(strstr(r.err, "127.0.0.1 port 22"), "%s", r.err);
+}
+
+static int protocol_of(int fd)
+{
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+	cr_assert(getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0);
+	return proto;
+}
+
+struct mode_case {
+	int listener;		/* IPPROTO_MPTCP or IPPROTO_TCP */
+	char mode[8];
+	bool quiet;
+	int status;
+	int passed_proto;	/* 0: nothing may be passed */
+	size_t err_lines;
+	char err_has[32];	/* "" for nothing to look for */
+};
+
+ParameterizedTestParameters(cli, each_mode_outcome)
+{
+	static struct mode_case cases[] = {
+		{ IPPROTO_MPTCP, "prefer", false, 0, IPPROTO_MPTCP, 0, "" },
+		{ IPPROTO_MPTCP, "require", false, 0, IPPROTO_MPTCP, 0, "" },
+		{ IPPROTO_MPTCP, "off", false, 0, IPPROTO_TCP, 0, "" },
+		{ IPPROTO_TCP, "prefer", false, 0, IPPROTO_MPTCP, 1, "fell back to plain TCP" },
+		{ IPPROTO_TCP, "prefer", true, 0, IPPROTO_MPTCP, 0, "" },
+		{ IPPROTO_TCP, "require", false, 76, 0, 1, "MPTCP required" },
+		{ IPPROTO_TCP, "require", true, 76, 0, 1, "MPTCP required" },
+		{ IPPROTO_TCP, "off", false, 0, IPPROTO_TCP, 0, "" },
+	};
+	return cr_make_param_array(struct mode_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct mode_case *c, cli, each_mode_outcome)
+{
+	uint16_t port;
+	int l = listen_loopback(c->listener, &port);
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	const char *argv[6] = { "-m", c->mode, "127.0.0.1", port_text, NULL, NULL };
+	if (c->quiet)
+		argv[4] = "-q";
+	struct run r;
+	run_connector(&r, argv);
+
+	const char *what = c->listener == IPPROTO_MPTCP ? "MPTCP" : "TCP";
+	cr_expect_eq(r.status, c->status, "%s listener, -m %s%s: exit %d: %s", what,
+		     c->mode, c->quiet ? " -q" : "", r.status, r.err);
+	cr_expect_eq(count_lines(r.err), c->err_lines, "%s listener, -m %s%s: stderr: %s",
+		     what, c->mode, c->quiet ? " -q" : "", r.err);
+	if (c->err_has[0])
+		cr_expect(strstr(r.err, c->err_has), "stderr: %s", r.err);
+	if (c->passed_proto) {
+		cr_assert(r.passed_fd >= 0, "no connection passed");
+		cr_expect_eq(protocol_of(r.passed_fd), c->passed_proto);
+		int status = mptcp_status_of(r.passed_fd, protocol_of(r.passed_fd) == IPPROTO_MPTCP);
+		if (c->listener == IPPROTO_MPTCP && c->passed_proto == IPPROTO_MPTCP)
+			cr_expect_eq(status, MPTCP_STATUS_ACTIVE);
+		close(r.passed_fd);
+	} else {
+		cr_expect_eq(r.passed_fd, -1, "nothing may be passed");
+	}
+	close(l);
+}
+
+Test(cli, bracketed_ipv4_literal_connects)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	struct run r;
+	run_connector(&r, ARGS("[127.0.0.1]", port_text));
+	cr_expect_eq(r.status, 0, "%s", r.err);
+	cr_expect_str_eq(r.err, "", "silent when MPTCP worked");
+	cr_expect(r.passed_fd >= 0);
+	close(r.passed_fd);
+	close(l);
+}
+
+Test(cli, timeout_on_a_blackhole_exits_69)
+{
+	uint16_t black;
+	int fillers[2];
+	int hole = blackhole_loopback(&black, fillers);
+	char port[8];
+	snprintf(port, sizeof(port), "%u", black);
+	struct run r;
+	int64_t t0 = dial_now_ms();
+	run_connector(&r, ARGS("-t", "0.5", "127.0.0.1", port));
+	int64_t took = dial_now_ms() - t0;
+	cr_expect_eq(r.status, 69, "%s", r.err);
+	cr_expect(strstr(r.err, "timed out"), "%s", r.err);
+	cr_expect_geq(took, 490);
+	cr_expect_lt(took, 2000, "the deadline is the behaviour: took %lld ms", (long long)took);
+	close(hole);
+	close(fillers[0]);
+	close(fillers[1]);
+}
+
+Test(cli, rescue_races_tcp_only_in_prefer_mode)
+{
+	uint16_t black;
+	int fillers[2];
+	int hole = blackhole_loopback(&black, fillers);
+	char port[8];
+	snprintf(port, sizeof(port), "%u", black);
+	struct run r;
+	run_connector(&r, ARGS("-v", "--rescue-delay=0.2", "-t", "0.6", "127.0.0.1", port));
+	cr_expect(strstr(r.err, "over TCP: MPTCP SYNs unanswered"), "%s", r.err);
+	run_connector(&r, ARGS("-v", "-m", "require", "--rescue-delay=0.2", "-t", "0.6",
+			       "127.0.0.1", port));
+	cr_expect_null(strstr(r.err, "over TCP"), "no TCP in require mode: %s", r.err);
+	cr_expect_eq(r.status, 69);
+	close(hole);
+	close(fillers[0]);
+	close(fillers[1]);
+}
+
+Test(cli, relays_when_stdout_is_not_a_socket)
+{
+	/* Covered end to end by the relay-mode scenario; here only that the
+	 * program chooses the relay rather than failing with 71. */
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "printf ping | %s 127.0.0.1 %u > /dev/null",
+		 getenv("MPTCP_FDPASS_BIN"), port);
+	FILE *p = popen(cmd, "r");
+	cr_assert(p);
+	int server = accept(l, NULL, NULL);
+	char buf[8] = { 0 };
+	cr_assert_eq(read(server, buf, 4), 4);
+	cr_expect_str_eq(buf, "ping");
+	cr_expect_eq(read(server, buf, 1), 0, "stdin EOF reached the server as EOF");
+	close(server);
+	cr_expect_eq(pclose(p), 0);
+	close(l);
+}

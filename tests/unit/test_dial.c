@@ -1,0 +1,300 @@
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dial.h"
+#include "helpers.h"
+#include "mptcp.h"
+
+static struct options loopback_options(enum mptcp_mode mode)
+{
+	struct options o;
+	memset(&o, 0, sizeof(o));
+	strcpy(o.host, "127.0.0.1");
+	strcpy(o.port_text, "0");
+	o.family = AF_UNSPEC;
+	o.mode = mode;
+	o.log_level = LOG_QUIET;
+	o.rescue_delay_ms = RESCUE_DELAY_DEFAULT_MS;
+	o.keepalive = true;
+	return o;
+}
+
+static uint16_t local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	return ntohs(sin.sin_port);
+}
+
+static uint16_t peer_port(const struct dial_result *r)
+{
+	return ntohs(((const struct sockaddr_in *)&r->peer)->sin_port);
+}
+
+/* ---- order ---- */
+
+static struct addrinfo *mixed(const int *families, size_t n)
+{
+	static struct sockaddr_storage storage[8];
+	static struct addrinfo nodes[8];
+	cr_assert(n <= 8);
+	for (size_t i = 0; i < n; i++) {
+		memset(&storage[i], 0, sizeof(storage[i]));
+		storage[i].ss_family = (sa_family_t)families[i];
+		/* A distinct address per node so none is a duplicate. */
+		if (families[i] == AF_INET)
+			((struct sockaddr_in *)&storage[i])->sin_addr.s_addr = htonl(0x0a000001 + (uint32_t)i);
+		else
+			((struct sockaddr_in6 *)&storage[i])->sin6_addr.s6_addr[15] = (uint8_t)(i + 1);
+		nodes[i] = (struct addrinfo){
+			.ai_family = families[i],
+			.ai_addr = (struct sockaddr *)&storage[i],
+			.ai_addrlen = families[i] == AF_INET ? sizeof(struct sockaddr_in)
+							      : sizeof(struct sockaddr_in6),
+			.ai_next = i + 1 < n ? &nodes[i + 1] : NULL,
+		};
+	}
+	return &nodes[0];
+}
+
+Test(dial_order, interleaves_families_ipv6_first)
+{
+	int fam[] = { AF_INET, AF_INET, AF_INET, AF_INET6, AF_INET6 };
+	struct addrinfo *list = mixed(fam, 5);
+	const struct addrinfo *out[5];
+	cr_assert_eq(dial_order(list, out, 5), 5);
+	/* v6#3, v4#0, v6#4, v4#1, v4#2 */
+	cr_expect_eq(out[0], &list[3]);
+	cr_expect_eq(out[1], &list[0]);
+	cr_expect_eq(out[2], &list[4]);
+	cr_expect_eq(out[3], &list[1]);
+	cr_expect_eq(out[4], &list[2]);
+}
+
+Test(dial_order, one_family_keeps_resolver_order)
+{
+	int fam[] = { AF_INET, AF_INET, AF_INET };
+	struct addrinfo *list = mixed(fam, 3);
+	const struct addrinfo *out[3];
+	cr_assert_eq(dial_order(list, out, 3), 3);
+	for (size_t i = 0; i < 3; i++)
+		cr_expect_eq(out[i], &list[i]);
+}
+
+Test(dial_order, drops_duplicates)
+{
+	int fam[] = { AF_INET, AF_INET6, AF_INET };
+	struct addrinfo *list = mixed(fam, 3);
+	memcpy(list[2].ai_addr, list[0].ai_addr, sizeof(struct sockaddr_in));
+	const struct addrinfo *out[3];
+	cr_expect_eq(dial_order(list, out, 3), 2);
+}
+
+/* ---- timing rules ---- */
+
+Test(dial_timing, poll_timeout_takes_the_earliest_event)
+{
+	cr_expect_eq(dial_poll_timeout(1000, -1, -1, -1), -1, "nothing to wait for: no limit");
+	cr_expect_eq(dial_poll_timeout(1000, 1250, -1, -1), 250);
+	cr_expect_eq(dial_poll_timeout(1000, 1250, 1100, -1), 100);
+	cr_expect_eq(dial_poll_timeout(1000, 1250, 1100, 1050), 50);
+	cr_expect_eq(dial_poll_timeout(1000, -1, -1, 3000), 2000);
+	cr_expect_eq(dial_poll_timeout(1000, 900, -1, 3000), 0, "overdue: do not sleep");
+	cr_expect_eq(dial_poll_timeout(1000, -1, -1, 999), 0, "deadline passed");
+	cr_expect_eq(dial_poll_timeout(0, -1, -1, (int64_t)1 << 40), 2147483647, "clamped");
+}
+
+/* ---- connecting on loopback ---- */
+
+static enum dial_error dial_ports(const struct options *o, const uint16_t *ports, size_t n,
+				  int64_t deadline, struct dial_result *r)
+{
+	struct addrinfo *list = loopback_addrs(ports, n);
+	enum dial_error e = dial_addresses(o, list, deadline, r);
+	free_loopback_addrs(list);
+	return e;
+}
+
+Test(dial, mptcp_listener_gives_mptcp)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct dial_result r;
+	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
+	cr_expect(r.opened_as_mptcp);
+	cr_expect(!r.rescued);
+	cr_expect_eq(mptcp_status_of(r.fd, r.opened_as_mptcp), MPTCP_STATUS_ACTIVE);
+	close(r.fd);
+	close(l);
+}
+
+Test(dial, tcp_listener_is_detected_as_fallback)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_TCP, &port);
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct dial_result r;
+	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
+	cr_expect(r.opened_as_mptcp);
+	cr_expect_eq(mptcp_status_of(r.fd, r.opened_as_mptcp), MPTCP_STATUS_FALLBACK);
+	close(r.fd);
+	close(l);
+}
+
+Test(dial, mode_off_opens_plain_tcp)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	struct options o = loopback_options(MPTCP_OFF);
+	struct dial_result r;
+	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
+	cr_expect(!r.opened_as_mptcp);
+	int proto = 0;
+	socklen_t len = sizeof(proto);
+	cr_assert(getsockopt(r.fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0);
+	cr_expect_eq(proto, IPPROTO_TCP);
+	close(r.fd);
+	close(l);
+}
+
+Test(dial, handed_socket_is_blocking_with_keepalive)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct dial_result r;
+	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
+	cr_expect_eq(fcntl(r.fd, F_GETFL) & O_NONBLOCK, 0);
+	int on = 0;
+	socklen_t len = sizeof(on);
+	cr_assert(getsockopt(r.fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0);
+	cr_expect(on);
+	close(r.fd);
+
+	o.keepalive = false;
+	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
+	cr_assert(getsockopt(r.fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0);
+	cr_expect(!on, "--no-keepalive leaves SO_KEEPALIVE off");
+	close(r.fd);
+	close(l);
+}
+
+Test(dial, refused_everywhere_is_connect_error)
+{
+	uint16_t ports[] = { refused_port(), refused_port() };
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct dial_result r;
+	cr_expect_eq(dial_ports(&o, ports, 2, -1, &r), DIAL_ERR_CONNECT);
+}
+
+Test(dial, failed_attempt_starts_the_next_at_once)
+{
+	uint16_t good;
+	int l = listen_loopback(IPPROTO_MPTCP, &good);
+	uint16_t ports[] = { refused_port(), good };
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct dial_result r;
+	int64_t t0 = dial_now_ms();
+	cr_assert_eq(dial_ports(&o, ports, 2, -1, &r), DIAL_OK);
+	int64_t took = dial_now_ms() - t0;
+	cr_expect_eq(peer_port(&r), good);
+	/* Waiting out the 250 ms stagger after a refusal would be the bug. */
+	cr_expect_lt(took, 200, "took %lld ms", (long long)took);
+	close(r.fd);
+	close(l);
+}
+
+Test(dial, happy_eyeballs_passes_a_blackholed_address)
+{
+	uint16_t black, good;
+	int fillers[2];
+	int hole = blackhole_loopback(&black, fillers);
+	int l = listen_loopback(IPPROTO_MPTCP, &good);
+	uint16_t ports[] = { black, good };
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct dial_result r;
+	int64_t t0 = dial_now_ms();
+	cr_assert_eq(dial_ports(&o, ports, 2, -1, &r), DIAL_OK);
+	int64_t took = dial_now_ms() - t0;
+	cr_expect_eq(peer_port(&r), good);
+	cr_expect(!r.rescued);
+	/* The second attempt starts 250 ms after the first, not after it fails. */
+	cr_expect_geq(took, ATTEMPT_DELAY_MS - 10, "took %lld ms", (long long)took);
+	cr_expect_lt(took, 1000, "took %lld ms", (long long)took);
+	close(r.fd);
+	close(l);
+	close(hole);
+	close(fillers[0]);
+	close(fillers[1]);
+}
+
+Test(dial, deadline_ends_a_blackholed_connect)
+{
+	uint16_t black;
+	int fillers[2];
+	int hole = blackhole_loopback(&black, fillers);
+	struct options o = loopback_options(MPTCP_PREFER);
+	o.rescue_delay_ms = 100;	/* the rescue is blackholed too */
+	struct dial_result r;
+	int64_t t0 = dial_now_ms();
+	cr_expect_eq(dial_ports(&o, &black, 1, t0 + 300, &r), DIAL_ERR_TIMEOUT);
+	int64_t took = dial_now_ms() - t0;
+	cr_expect_geq(took, 295, "took %lld ms", (long long)took);
+	cr_expect_lt(took, 1500, "took %lld ms", (long long)took);
+	close(hole);
+	close(fillers[0]);
+	close(fillers[1]);
+}
+
+Test(dial, bind_chooses_the_source_address)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct sockaddr_in *src = (struct sockaddr_in *)&o.bind_addr;
+	src->sin_family = AF_INET;
+	src->sin_addr.s_addr = htonl(0x7f000002);	/* 127.0.0.2 */
+	o.bind_len = sizeof(*src);
+	o.has_bind = true;
+	struct dial_result r;
+	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
+	struct sockaddr_in local;
+	socklen_t len = sizeof(local);
+	cr_assert(getsockname(r.fd, (struct sockaddr *)&local, &len) == 0);
+	cr_expect_eq(ntohl(local.sin_addr.s_addr), 0x7f000002);
+	cr_expect_neq(local_port(r.fd), 0);
+	close(r.fd);
+	close(l);
+}
+
+Test(dial, bind_to_a_foreign_address_fails)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct sockaddr_in *src = (struct sockaddr_in *)&o.bind_addr;
+	src->sin_family = AF_INET;
+	src->sin_addr.s_addr = htonl(0xc0000201);	/* 192.0.2.1, TEST-NET-1 */
+	o.bind_len = sizeof(*src);
+	o.has_bind = true;
+	struct dial_result r;
+	cr_expect_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_ERR_CONNECT);
+	close(l);
+}
+
+Test(dial, unknown_interface_fails)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	struct options o = loopback_options(MPTCP_PREFER);
+	strcpy(o.interface, "mfpnosuch0");
+	struct dial_result r;
+	cr_expect_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_ERR_CONNECT);
+	close(l);
+}

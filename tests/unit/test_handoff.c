@@ -1,0 +1,294 @@
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "handoff.h"
+#include "helpers.h"
+
+static int connect_to(uint16_t port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	return fd;
+}
+
+static void same_endpoints(int a, int b)
+{
+	struct sockaddr_storage la, lb, pa, pb;
+	socklen_t len;
+	len = sizeof(la);
+	cr_assert(getsockname(a, (struct sockaddr *)&la, &len) == 0);
+	len = sizeof(lb);
+	cr_assert(getsockname(b, (struct sockaddr *)&lb, &len) == 0);
+	len = sizeof(pa);
+	cr_assert(getpeername(a, (struct sockaddr *)&pa, &len) == 0);
+	len = sizeof(pb);
+	cr_assert(getpeername(b, (struct sockaddr *)&pb, &len) == 0);
+	cr_expect(memcmp(&la, &lb, sizeof(struct sockaddr_in)) == 0, "local address differs");
+	cr_expect(memcmp(&pa, &pb, sizeof(struct sockaddr_in)) == 0, "peer address differs");
+}
+
+Test(handoff, passes_the_same_connection)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_TCP, &port);
+	int conn = connect_to(port);
+	int server = accept(l, NULL, NULL);
+	int sp[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+
+	cr_assert_eq(handoff_pass(sp[0], conn), 0);
+	int got = receive_fd(sp[1], 1000);
+	cr_assert(got >= 0, "no descriptor arrived");
+	cr_expect_neq(got, conn);
+	same_endpoints(got, conn);
+
+	close(conn);	/* the received descriptor alone keeps it open */
+	cr_assert_eq(write(got, "ping", 4), 4);
+	char buf[4];
+	cr_assert_eq(read(server, buf, 4), 4);
+	cr_expect(memcmp(buf, "ping", 4) == 0);
+	close(got);
+	close(server);
+	close(l);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+Test(handoff, pass_to_a_closed_peer_fails)
+{
+	int sp[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	close(sp[1]);
+	cr_expect_eq(handoff_pass(sp[0], sp[0]), EPIPE);
+	close(sp[0]);
+}
+
+/* Criterion runs each test in its own process, so stdio can be rewired. */
+Test(handoff, channel_prefers_stdout_then_stdin)
+{
+	int sp[2], p[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	cr_assert(pipe(p) == 0);
+	int saved_in = dup(STDIN_FILENO), saved_out = dup(STDOUT_FILENO);
+
+	dup2(sp[0], STDIN_FILENO);
+	dup2(sp[0], STDOUT_FILENO);
+	int both = handoff_channel();
+	dup2(p[0], STDIN_FILENO);
+	dup2(p[1], STDOUT_FILENO);
+	int neither = handoff_channel();
+	dup2(sp[0], STDIN_FILENO);
+	int in_only = handoff_channel();
+
+	dup2(saved_in, STDIN_FILENO);
+	dup2(saved_out, STDOUT_FILENO);
+	cr_expect_eq(both, STDOUT_FILENO);
+	cr_expect_eq(neither, -1);
+	cr_expect_eq(in_only, STDIN_FILENO);
+}
+
+Test(handoff, tcp_socket_on_stdout_is_not_a_channel)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_TCP, &port);
+	int conn = connect_to(port);
+	int saved_in = dup(STDIN_FILENO), saved_out = dup(STDOUT_FILENO);
+	int devnull = open("/dev/null", O_RDONLY);
+	dup2(conn, STDOUT_FILENO);
+	dup2(devnull, STDIN_FILENO);
+	int channel = handoff_channel();
+	dup2(saved_in, STDIN_FILENO);
+	dup2(saved_out, STDOUT_FILENO);
+	cr_expect_eq(channel, -1, "SCM_RIGHTS needs a unix socket");
+	close(conn);
+	close(l);
+}
+
+/* ---- relay ---- */
+
+enum end_kind { PIPE_END, SOCKET_END };
+
+struct relay_rig {
+	int feed;	/* we write what the relay reads as its stdin */
+	int drain;	/* we read what the relay writes as its stdout */
+	int remote;	/* the far end of the "connection" */
+	pid_t pid;
+};
+
+static void make_pair(enum end_kind kind, int fds[2])
+{
+	if (kind == PIPE_END)
+		cr_assert(pipe(fds) == 0);
+	else
+		cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
+}
+
+/* The relay runs in a child, as it would in its own process under ssh. */
+static void start_relay(struct relay_rig *rig, enum end_kind in_kind, enum end_kind out_kind)
+{
+	int in[2], out[2], conn[2];
+	make_pair(in_kind, in);
+	make_pair(out_kind, out);
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, conn) == 0);
+	rig->pid = fork();
+	cr_assert(rig->pid >= 0);
+	if (rig->pid == 0) {
+		close(in[1]);
+		close(out[0]);
+		close(conn[1]);
+		signal(SIGPIPE, SIG_IGN);	/* as main() does */
+		struct relay_totals t;
+		int err = handoff_relay(in[0], out[1], conn[0], &t);
+		_exit(err ? 1 : 0);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(conn[0]);
+	rig->feed = in[1];
+	rig->drain = out[0];
+	rig->remote = conn[1];
+}
+
+static int finish_relay(struct relay_rig *rig)
+{
+	int status;
+	cr_assert(waitpid(rig->pid, &status, 0) == rig->pid);
+	cr_assert(WIFEXITED(status), "relay died by a signal");
+	return WEXITSTATUS(status);
+}
+
+static void fill(unsigned char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		seed = seed * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(seed >> 16);
+	}
+}
+
+/* Move `size` bytes each way at once; return how many arrived each way. */
+static void exchange(struct relay_rig *rig, size_t size, bool close_feed_first,
+		     size_t *got_up, size_t *got_down)
+{
+	unsigned char *up = malloc(size), *down = malloc(size);
+	unsigned char *up_rx = malloc(size), *down_rx = malloc(size);
+	cr_assert(up && down && up_rx && down_rx);
+	fill(up, size, 1);
+	fill(down, size, 2);
+	size_t up_tx = close_feed_first ? size : 0, down_tx = 0;
+	*got_up = 0;
+	*got_down = 0;
+	if (close_feed_first) {
+		close(rig->feed);	/* stdin ends at once: nothing goes up */
+		rig->feed = -1;
+	}
+	fcntl(rig->remote, F_SETFL, O_NONBLOCK);
+	if (rig->feed >= 0)
+		fcntl(rig->feed, F_SETFL, O_NONBLOCK);
+	fcntl(rig->drain, F_SETFL, O_NONBLOCK);
+
+	bool up_eof = false, down_eof = false;
+	while (!up_eof || !down_eof) {
+		struct pollfd p[3] = {
+			{ .fd = rig->remote, .events = POLLIN | (down_tx < size ? POLLOUT : 0) },
+			{ .fd = rig->feed, .events = up_tx < size ? POLLOUT : 0 },
+			{ .fd = rig->drain, .events = POLLIN },
+		};
+		cr_assert(poll(p, 3, 5000) > 0, "relay stalled");
+		if (p[0].revents & POLLOUT) {
+			ssize_t n = write(rig->remote, down + down_tx, size - down_tx);
+			if (n > 0 && (down_tx += (size_t)n) == size)
+				shutdown(rig->remote, SHUT_WR);
+		}
+		if (p[1].revents & POLLOUT) {
+			ssize_t n = write(rig->feed, up + up_tx, size - up_tx);
+			if (n > 0 && (up_tx += (size_t)n) == size) {
+				close(rig->feed);
+				rig->feed = -1;
+			}
+		}
+		if (p[0].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(rig->remote, up_rx + *got_up, size - *got_up);
+			if (n == 0)
+				up_eof = true;
+			else if (n > 0)
+				*got_up += (size_t)n;
+		}
+		if (p[2].revents & (POLLIN | POLLHUP)) {
+			ssize_t n = read(rig->drain, down_rx + *got_down, size - *got_down);
+			if (n == 0)
+				down_eof = true;
+			else if (n > 0)
+				*got_down += (size_t)n;
+		}
+	}
+	if (!close_feed_first)
+		cr_expect(memcmp(up, up_rx, *got_up) == 0, "bytes changed on the way up");
+	cr_expect(memcmp(down, down_rx, *got_down) == 0, "bytes changed on the way down");
+	free(up);
+	free(down);
+	free(up_rx);
+	free(down_rx);
+}
+
+static void relay_both_ways(enum end_kind in_kind, enum end_kind out_kind)
+{
+	struct relay_rig rig;
+	size_t size = 4 << 20, got_up, got_down;
+	start_relay(&rig, in_kind, out_kind);
+	exchange(&rig, size, false, &got_up, &got_down);
+	cr_expect_eq(got_up, size);
+	cr_expect_eq(got_down, size);
+	cr_expect_eq(finish_relay(&rig), 0);
+	close(rig.remote);
+	close(rig.drain);
+}
+
+Test(relay, pipes_splice_both_ways)
+{
+	relay_both_ways(PIPE_END, PIPE_END);
+}
+
+Test(relay, sockets_copy_both_ways)
+{
+	relay_both_ways(SOCKET_END, SOCKET_END);
+}
+
+Test(relay, mixed_ends)
+{
+	relay_both_ways(PIPE_END, SOCKET_END);
+}
+
+Test(relay, stdin_eof_half_closes_and_the_download_completes)
+{
+	struct relay_rig rig;
+	size_t size = 8 << 20, got_up, got_down;
+	start_relay(&rig, PIPE_END, PIPE_END);
+	exchange(&rig, size, true, &got_up, &got_down);
+	cr_expect_eq(got_up, 0, "the remote saw EOF, not data");
+	cr_expect_eq(got_down, size, "every byte of the download arrived");
+	cr_expect_eq(finish_relay(&rig), 0);
+	close(rig.remote);
+	close(rig.drain);
+}
+
+Test(relay, reset_connection_is_an_error)
+{
+	struct relay_rig rig;
+	start_relay(&rig, PIPE_END, PIPE_END);
+	close(rig.drain);	/* stdout's reader is gone: writing fails with EPIPE */
+	cr_assert_eq(write(rig.remote, "data", 4), 4);
+	cr_expect_eq(finish_relay(&rig), 1);
+	close(rig.remote);
+	close(rig.feed);
+}

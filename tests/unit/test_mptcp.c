@@ -1,0 +1,42 @@
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helpers.h"
+#include "mptcp.h"
+
+Test(mptcp, unavailable_reasons_name_the_cause)
+{
+	cr_expect(mptcp_unavailable(EPROTONOSUPPORT));
+	cr_expect(mptcp_unavailable(ENOPROTOOPT));
+	cr_expect(mptcp_unavailable(EINVAL));
+	cr_expect(!mptcp_unavailable(EMFILE));
+	cr_expect(!mptcp_unavailable(EAFNOSUPPORT));
+	cr_expect(strstr(mptcp_unavailable_reason(ENOPROTOOPT), "net.mptcp.enabled=0"));
+	cr_expect(strstr(mptcp_unavailable_reason(EPROTONOSUPPORT), "CONFIG_MPTCP"));
+	cr_expect(strstr(mptcp_unavailable_reason(EINVAL), "5.6"));
+}
+
+Test(mptcp, path_advice)
+{
+	struct mptcp_info_prefix info = { .subflows_max = 2 };
+	cr_expect(strstr(mptcp_path_advice(&info), "no MPTCP endpoints configured"));
+	info.local_addr_max = 1;
+	cr_expect_null(mptcp_path_advice(&info));
+	info.subflows_max = 0;
+	cr_expect(strstr(mptcp_path_advice(&info), "subflow limit is 0"));
+	info = (struct mptcp_info_prefix){ .subflows_max = 2, .add_addr_accepted_max = 1 };
+	cr_expect_null(mptcp_path_advice(&info));
+}
+
+Test(mptcp, plain_tcp_socket_is_tcp_without_asking)
+{
+	cr_expect_eq(mptcp_status_of(-1, false), MPTCP_STATUS_TCP);
+}
+
+Test(mptcp, unconnected_socket_has_no_evidence)
+{
+	/* A closed descriptor answers nothing: never claim MPTCP without proof. */
+	cr_expect_eq(mptcp_status_of(-1, true), MPTCP_STATUS_UNKNOWN);
+}
