@@ -7,28 +7,33 @@ NETNS_JOBS ?= 4
 
 BIN = $(BUILD)/src/mptcp-fdpass
 
-.PHONY: all deps setup check demo bench install clean
+.PHONY: all deps build-deps setup check demo bench install clean
 
 all: setup
 	meson compile -C $(BUILD)
 
+# `make` needs only the compiler and meson; the tests also need OpenSSH,
+# iproute2, nftables and friends.
+build-deps:
+	@./ci/deps build
+
 deps:
 	@./ci/deps
 
-setup: deps
+setup: build-deps
 	@if [ ! -f $(BUILD)/build.ninja ]; then \
 		meson setup $(BUILD) $(MESON_ARGS); \
 	elif [ -n "$(MESON_ARGS)" ]; then \
 		meson configure $(BUILD) $(MESON_ARGS); \
 	fi
 
-check: all
+check: deps all
 	@NETNS_JOBS=$(NETNS_JOBS) ./tests/check $(BUILD)
 
-demo: all
+demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
-bench: all
+bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
 
 install: all

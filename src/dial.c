@@ -39,6 +39,7 @@ struct race {
 	bool use_mptcp;
 	int refused_errno;		/* why socket(IPPROTO_MPTCP) failed */
 	int last_errno;
+	bool reported;			/* the error line is already out */
 };
 
 int64_t dial_now_ms(void)
@@ -230,6 +231,7 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 	}
 	*error = place_socket(race->opts, fd);
 	if (*error != DIAL_OK) {
+		race->reported = true;
 		close(fd);
 		return START_FATAL;
 	}
@@ -464,7 +466,7 @@ static enum dial_error dial_from(const struct options *opts, const struct addrin
 	enum dial_error error = run_race(&race, started, result);
 	if (error != DIAL_OK) {
 		close_all_but(&race, NULL);
-		if (error == DIAL_ERR_CONNECT || error == DIAL_ERR_TIMEOUT)
+		if ((error == DIAL_ERR_CONNECT || error == DIAL_ERR_TIMEOUT) && !race.reported)
 			report_failure(opts, &race, error, started);
 	}
 	free(addrs);

@@ -69,7 +69,8 @@ static bool judge_mptcp(const struct options *opts, const struct dial_result *co
 		log_warn("%s did not negotiate MPTCP (the server lacks MPTCP, or a middlebox "
 			 "removed the option): fell back to plain TCP", where);
 	else
-		log_info("cannot tell whether MPTCP was negotiated (kernel before 5.16)");
+		log_info("cannot tell whether MPTCP was negotiated: this kernel offers no "
+			 "evidence (TCP_IS_MPTCP needs 6.10, MPTCP_INFO 5.16)");
 	return true;
 }
 

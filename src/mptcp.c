@@ -4,7 +4,9 @@
 #include <netinet/tcp.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 
 #include "log.h"
 
@@ -45,6 +47,20 @@ const char *mptcp_status_name(enum mptcp_status status)
 	return "unknown";
 }
 
+bool mptcp_info_proves_status(const char *release)
+{
+	unsigned major = 0, minor = 0;
+	if (sscanf(release, "%u.%u", &major, &minor) != 2)
+		return false;
+	return major > 5 || (major == 5 && minor >= 16);
+}
+
+static bool kernel_info_proves_status(void)
+{
+	struct utsname u;
+	return uname(&u) == 0 && mptcp_info_proves_status(u.release);
+}
+
 enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp)
 {
 	if (!opened_as_mptcp)
@@ -55,12 +71,19 @@ enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp)
 	if (getsockopt(fd, SOL_TCP, TCP_IS_MPTCP, &is_mptcp, &len) == 0)
 		return is_mptcp ? MPTCP_STATUS_ACTIVE : MPTCP_STATUS_FALLBACK;
 
-	/* Kernels 5.16-6.9: MPTCP_INFO answers only while MPTCP is in use. */
+	/* Before 6.10, MPTCP_INFO is the only witness. From 5.16 it answers
+	 * only while MPTCP is in use and fails after a fallback (EOPNOTSUPP on
+	 * IPv4, ENOPROTOOPT on IPv6); before 5.16 it may fail on a healthy
+	 * MPTCP connection too, so its failure proves nothing there. */
 	struct mptcp_info_prefix info;
 	len = sizeof(info);
-	if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len) == 0)
+	int rc = getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len);
+	int err = errno;
+	if (!kernel_info_proves_status())
+		return MPTCP_STATUS_UNKNOWN;
+	if (rc == 0)
 		return MPTCP_STATUS_ACTIVE;
-	if (errno == EOPNOTSUPP)
+	if (err == EOPNOTSUPP || err == ENOPROTOOPT)
 		return MPTCP_STATUS_FALLBACK;
 	return MPTCP_STATUS_UNKNOWN;
 }

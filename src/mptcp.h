@@ -33,6 +33,8 @@ bool mptcp_unavailable(int err);
 const char *mptcp_unavailable_reason(int err);
 
 enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp);
+/* Does a failing MPTCP_INFO mean "fell back" on this kernel release? */
+bool mptcp_info_proves_status(const char *release);
 const char *mptcp_status_name(enum mptcp_status status);
 
 /* The part of struct mptcp_info (uapi linux/mptcp.h) we read; the kernel

@@ -232,3 +232,16 @@ Test(cli, relays_when_stdout_is_not_a_socket)
 	cr_expect_eq(pclose(p), 0);
 	close(l);
 }
+
+Test(cli, bad_interface_is_one_line)
+{
+	struct run r;
+	run_connector(&r, ARGS("-I", "mfpnosuch0", "127.0.0.1", "22"));
+	cr_expect_eq(r.status, 69, "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "mfpnosuch0"), "%s", r.err);
+	run_connector(&r, ARGS("-b", "192.0.2.1", "127.0.0.1", "22"));
+	cr_expect_eq(r.status, 69, "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, "192.0.2.1"), "%s", r.err);
+}

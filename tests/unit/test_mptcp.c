@@ -40,3 +40,13 @@ Test(mptcp, unconnected_socket_has_no_evidence)
 	/* A closed descriptor answers nothing: never claim MPTCP without proof. */
 	cr_expect_eq(mptcp_status_of(-1, true), MPTCP_STATUS_UNKNOWN);
 }
+
+Test(mptcp, info_is_evidence_only_from_5_16)
+{
+	cr_expect(!mptcp_info_proves_status("5.15.0-91-generic"));
+	cr_expect(mptcp_info_proves_status("5.16.0"));
+	cr_expect(mptcp_info_proves_status("6.1.0-28-amd64"));
+	cr_expect(mptcp_info_proves_status("6.18.44-fc"));
+	cr_expect(!mptcp_info_proves_status("4.19.0"));
+	cr_expect(!mptcp_info_proves_status("garbage"));
+}

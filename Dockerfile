@@ -1,0 +1,27 @@
+# mptcp-fdpass: build and test in Debian 12.
+#
+#   docker build -t mptcp-fdpass .
+#   docker run --rm --privileged mptcp-fdpass
+#
+# The tests create network namespaces, so the container must run with
+# --privileged, and it shares the host's kernel, so the HOST must have MPTCP
+# (/proc/sys/net/mptcp present, net.mptcp.enabled=1). Add -e CI=true to make
+# a missing prerequisite a failure instead of a skip.
+FROM debian:12
+
+WORKDIR /src
+
+# The project's own list of Debian packages (compiler, meson, criterion,
+# iproute2, nftables, OpenSSH, mptcpize, tcpdump, ...). Copied alone first so
+# that this layer is rebuilt only when the list changes.
+COPY ci/deps /src/ci/deps
+RUN ./ci/deps && rm -rf /var/lib/apt/lists/*
+
+COPY . /src
+
+# Built exactly as CI builds it (ci/run: warnings are errors, ASan and UBSan)
+# into build-ci. A build directory copied from the host would point at the
+# host's paths: start afresh.
+RUN rm -rf build build-* && ./ci/run build
+
+CMD ["make", "check", "BUILD=build-ci"]
