@@ -98,6 +98,17 @@ static bool again(int err)
 	return err == EAGAIN || err == EWOULDBLOCK || err == EINTR;
 }
 
+/* What pump() returns besides 0 (moved or waiting) and errno values. */
+enum {
+	PUMP_EOF = -1,		/* the source ended */
+	PUMP_SINK_GONE = -2,	/* the sink's reader closed it (EPIPE) */
+};
+
+static int sink_error(int err)
+{
+	return err == EPIPE ? PUMP_SINK_GONE : err;
+}
+
 /* splice() moves bytes without copying them through user space, but needs a
  * pipe at one end; EAGAIN tells us only that one side was not ready, and the
  * source just polled readable, so it is taken to mean the sink is full. */
@@ -110,13 +121,13 @@ static int pump_splice(struct flow *f)
 		return 0;
 	}
 	if (n == 0)
-		return -1;
+		return PUMP_EOF;
 	if (again(errno)) {
 		f->sink_full = errno != EINTR;
 		return 0;
 	}
 	if (errno != EINVAL && errno != ENOSYS)
-		return errno;
+		return sink_error(errno);
 	/* This pair of descriptors cannot splice; nothing moved in this call,
 	 * so copying through the buffer from here on loses no byte. */
 	log_info("relay %s: splice refused (%s), copying instead", f->name, strerror(errno));
@@ -124,8 +135,8 @@ static int pump_splice(struct flow *f)
 	return 0;
 }
 
-/* Move what is ready. Returns 0 (also when nothing moved), -1 at EOF of the
- * source, or an errno value. */
+/* Move what is ready. Returns 0 (also when nothing moved), PUMP_EOF,
+ * PUMP_SINK_GONE, or an errno value. */
 static int pump(struct flow *f)
 {
 	if (f->len == 0 && f->use_splice)
@@ -133,7 +144,7 @@ static int pump(struct flow *f)
 	if (f->len == 0) {
 		ssize_t n = read(f->from, f->buf, sizeof(f->buf));
 		if (n == 0)
-			return -1;
+			return PUMP_EOF;
 		if (n < 0)
 			return again(errno) ? 0 : errno;
 		f->len = (size_t)n;
@@ -141,7 +152,7 @@ static int pump(struct flow *f)
 	}
 	ssize_t w = write(f->to, f->buf + f->off, f->len);
 	if (w < 0)
-		return again(errno) ? 0 : errno;
+		return again(errno) ? 0 : sink_error(errno);
 	f->off += (size_t)w;
 	f->len -= (size_t)w;
 	f->total += (uint64_t)w;
@@ -200,10 +211,22 @@ int handoff_relay(int in, int out, int conn, struct relay_totals *totals)
 				continue;
 			}
 			int rc = pump(f);
-			if (rc > 0)
-				err = rc;
-			else if (rc < 0)
+			if (rc == PUMP_EOF) {
 				finish_flow(f, f == up, conn, out);
+			} else if (rc == PUMP_SINK_GONE) {
+				/* ssh closing its end of stdout is how a session
+				 * ends; so is writing to a server that already
+				 * closed its side. Neither is an error to report. */
+				if (f == down || down->done) {
+					log_info("relay: %s closed by its reader, ending",
+						 f == down ? "stdout" : "the connection");
+					up->done = down->done = true;
+				} else {
+					err = EPIPE;
+				}
+			} else if (rc > 0) {
+				err = rc;
+			}
 		}
 	}
 	if (totals)

@@ -18,7 +18,8 @@ struct relay_totals {
 };
 
 /* Copy in -> conn and conn -> out until both directions reach EOF. EOF on
- * `in` becomes shutdown(SHUT_WR) on conn; EOF on conn closes `out`.
+ * `in` becomes shutdown(SHUT_WR) on conn; EOF on conn closes `out`; the
+ * reader of `out` going away ends the relay too (that is how ssh leaves).
  * Returns 0, or the errno value of the first I/O error. */
 int handoff_relay(int in, int out, int conn, struct relay_totals *totals);
 
