@@ -11,7 +11,11 @@
 
 #include "log.h"
 
-#define RELAY_CHUNK (64 * 1024)
+#define RELAY_CHUNK (64 * 1024)	/* read/write path buffer */
+/* A pipe's default 64 KiB makes ssh and us take turns in small steps; a
+ * larger pipe lets each splice move up to this much. 1 MiB is the default
+ * /proc/sys/fs/pipe-max-size, so unprivileged users get it too. */
+#define RELAY_PIPE_SIZE (1024 * 1024)
 
 static bool is_unix_socket(int fd)
 {
@@ -81,6 +85,12 @@ static bool is_pipe(int fd)
 	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
 }
 
+static void enlarge_pipe(int fd)
+{
+	if (is_pipe(fd))
+		(void)fcntl(fd, F_SETPIPE_SZ, RELAY_PIPE_SIZE);	/* best effort */
+}
+
 /* Non-blocking ends keep one slow direction from stalling the other. A tty
  * is left alone: its flags are shared with the shell that owns it. */
 static void make_nonblocking(int fd)
@@ -114,7 +124,7 @@ static int sink_error(int err)
  * source just polled readable, so it is taken to mean the sink is full. */
 static int pump_splice(struct flow *f)
 {
-	ssize_t n = splice(f->from, NULL, f->to, NULL, RELAY_CHUNK,
+	ssize_t n = splice(f->from, NULL, f->to, NULL, RELAY_PIPE_SIZE,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		f->total += (uint64_t)n;
@@ -191,6 +201,8 @@ int handoff_relay(int in, int out, int conn, struct relay_totals *totals)
 	make_nonblocking(in);
 	make_nonblocking(out);
 	make_nonblocking(conn);
+	enlarge_pipe(in);
+	enlarge_pipe(out);
 
 	int err = 0;
 	while (!err && (!up->done || !down->done)) {
