@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -52,15 +53,22 @@ static int connect_loopback(uint16_t port, bool wait)
 	return fd;
 }
 
-int blackhole_loopback(uint16_t *port, int fillers[2])
+void blackhole_open(struct blackhole *b)
 {
 	/* backlog 0 holds one connection; the one after it completes the
 	 * handshake but overflows, and from then on SYNs are dropped. */
-	int fd = listen_with(IPPROTO_TCP, 0, port);
-	fillers[0] = connect_loopback(*port, true);
-	fillers[1] = connect_loopback(*port, false);
+	b->listener = listen_with(IPPROTO_TCP, 0, &b->port);
+	b->fillers[0] = connect_loopback(b->port, true);
+	b->fillers[1] = connect_loopback(b->port, false);
+	snprintf(b->port_text, sizeof(b->port_text), "%u", b->port);
 	usleep(50 * 1000);
-	return fd;
+}
+
+void blackhole_close(struct blackhole *b)
+{
+	close(b->fillers[0]);
+	close(b->fillers[1]);
+	close(b->listener);
 }
 
 uint16_t refused_port(void)

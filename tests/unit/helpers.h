@@ -13,9 +13,15 @@
 int listen_loopback(int proto, uint16_t *port);
 
 /* A listener whose accept queue is full, so the kernel drops further SYNs:
- * a blackhole on loopback. Returns the fd (keep it open); *port as above.
- * The queued clients are returned in fillers[2] for the caller to close. */
-int blackhole_loopback(uint16_t *port, int fillers[2]);
+ * a blackhole on loopback, for as long as it stays open. */
+struct blackhole {
+	int listener;
+	int fillers[2];		/* the clients that fill its queue */
+	uint16_t port;
+	char port_text[8];
+};
+void blackhole_open(struct blackhole *b);
+void blackhole_close(struct blackhole *b);
 
 /* A port on 127.0.0.1 where nothing listens (connect is refused). */
 uint16_t refused_port(void);

@@ -175,41 +175,32 @@ Test(cli, bracketed_ipv4_literal_connects)
 
 Test(cli, timeout_on_a_blackhole_exits_69)
 {
-	uint16_t black;
-	int fillers[2];
-	int hole = blackhole_loopback(&black, fillers);
-	char port[8];
-	snprintf(port, sizeof(port), "%u", black);
+	struct blackhole hole;
+	blackhole_open(&hole);
 	struct run r;
 	int64_t t0 = dial_now_ms();
-	run_connector(&r, ARGS("-t", "0.5", "127.0.0.1", port));
+	run_connector(&r, ARGS("-t", "0.5", "127.0.0.1", hole.port_text));
 	int64_t took = dial_now_ms() - t0;
 	cr_expect_eq(r.status, 69, "%s", r.err);
 	cr_expect(strstr(r.err, "timed out"), "%s", r.err);
 	cr_expect_geq(took, 490);
 	cr_expect_lt(took, 2000, "the deadline is the behaviour: took %lld ms", (long long)took);
-	close(hole);
-	close(fillers[0]);
-	close(fillers[1]);
+	blackhole_close(&hole);
 }
 
 Test(cli, rescue_races_tcp_only_in_prefer_mode)
 {
-	uint16_t black;
-	int fillers[2];
-	int hole = blackhole_loopback(&black, fillers);
-	char port[8];
-	snprintf(port, sizeof(port), "%u", black);
+	struct blackhole hole;
+	blackhole_open(&hole);
 	struct run r;
-	run_connector(&r, ARGS("-v", "--rescue-delay=0.2", "-t", "0.6", "127.0.0.1", port));
+	run_connector(&r, ARGS("-v", "--rescue-delay=0.2", "-t", "0.6", "127.0.0.1",
+			       hole.port_text));
 	cr_expect(strstr(r.err, "over TCP: MPTCP SYNs unanswered"), "%s", r.err);
 	run_connector(&r, ARGS("-v", "-m", "require", "--rescue-delay=0.2", "-t", "0.6",
-			       "127.0.0.1", port));
+			       "127.0.0.1", hole.port_text));
 	cr_expect_null(strstr(r.err, "over TCP"), "no TCP in require mode: %s", r.err);
 	cr_expect_eq(r.status, 69);
-	close(hole);
-	close(fillers[0]);
-	close(fillers[1]);
+	blackhole_close(&hole);
 }
 
 Test(cli, relays_when_stdout_is_not_a_socket)

@@ -111,6 +111,36 @@ Test(dial_timing, poll_timeout_takes_the_earliest_event)
 
 /* ---- connecting on loopback ---- */
 
+/* A connection from dial() to a fresh loopback listener of `proto`. */
+struct dialed {
+	int listener;
+	uint16_t port;
+	struct dial_result r;
+};
+
+static enum dial_error dial_ports(const struct options *o, const uint16_t *ports, size_t n,
+				  int64_t deadline, struct dial_result *r);
+
+static void dial_listener(struct dialed *d, int proto, const struct options *o)
+{
+	d->listener = listen_loopback(proto, &d->port);
+	cr_assert_eq(dial_ports(o, &d->port, 1, -1, &d->r), DIAL_OK);
+}
+
+static void undial(struct dialed *d)
+{
+	close(d->r.fd);
+	close(d->listener);
+}
+
+static int option_of(int fd, int name)
+{
+	int value = 0;
+	socklen_t len = sizeof(value);
+	cr_assert(getsockopt(fd, SOL_SOCKET, name, &value, &len) == 0);
+	return value;
+}
+
 static enum dial_error dial_ports(const struct options *o, const uint16_t *ports, size_t n,
 				  int64_t deadline, struct dial_result *r)
 {
@@ -122,67 +152,48 @@ static enum dial_error dial_ports(const struct options *o, const uint16_t *ports
 
 Test(dial, mptcp_listener_gives_mptcp)
 {
-	uint16_t port;
-	int l = listen_loopback(IPPROTO_MPTCP, &port);
 	struct options o = loopback_options(MPTCP_PREFER);
-	struct dial_result r;
-	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
-	cr_expect(r.opened_as_mptcp);
-	cr_expect(!r.rescued);
-	cr_expect_eq(mptcp_status_of(r.fd, r.opened_as_mptcp), MPTCP_STATUS_ACTIVE);
-	close(r.fd);
-	close(l);
+	struct dialed d;
+	dial_listener(&d, IPPROTO_MPTCP, &o);
+	cr_expect(d.r.opened_as_mptcp);
+	cr_expect(!d.r.rescued);
+	cr_expect_eq(mptcp_status_of(d.r.fd, d.r.opened_as_mptcp), MPTCP_STATUS_ACTIVE);
+	undial(&d);
 }
 
 Test(dial, tcp_listener_is_detected_as_fallback)
 {
-	uint16_t port;
-	int l = listen_loopback(IPPROTO_TCP, &port);
 	struct options o = loopback_options(MPTCP_PREFER);
-	struct dial_result r;
-	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
-	cr_expect(r.opened_as_mptcp);
-	cr_expect_eq(mptcp_status_of(r.fd, r.opened_as_mptcp), MPTCP_STATUS_FALLBACK);
-	close(r.fd);
-	close(l);
+	struct dialed d;
+	dial_listener(&d, IPPROTO_TCP, &o);
+	cr_expect(d.r.opened_as_mptcp);
+	cr_expect_eq(mptcp_status_of(d.r.fd, d.r.opened_as_mptcp), MPTCP_STATUS_FALLBACK);
+	undial(&d);
 }
 
 Test(dial, mode_off_opens_plain_tcp)
 {
-	uint16_t port;
-	int l = listen_loopback(IPPROTO_MPTCP, &port);
 	struct options o = loopback_options(MPTCP_OFF);
-	struct dial_result r;
-	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
-	cr_expect(!r.opened_as_mptcp);
-	int proto = 0;
-	socklen_t len = sizeof(proto);
-	cr_assert(getsockopt(r.fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0);
-	cr_expect_eq(proto, IPPROTO_TCP);
-	close(r.fd);
-	close(l);
+	struct dialed d;
+	dial_listener(&d, IPPROTO_MPTCP, &o);
+	cr_expect(!d.r.opened_as_mptcp);
+	cr_expect_eq(option_of(d.r.fd, SO_PROTOCOL), IPPROTO_TCP);
+	undial(&d);
 }
 
 Test(dial, handed_socket_is_blocking_with_keepalive)
 {
-	uint16_t port;
-	int l = listen_loopback(IPPROTO_MPTCP, &port);
 	struct options o = loopback_options(MPTCP_PREFER);
-	struct dial_result r;
-	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
-	cr_expect_eq(fcntl(r.fd, F_GETFL) & O_NONBLOCK, 0);
-	int on = 0;
-	socklen_t len = sizeof(on);
-	cr_assert(getsockopt(r.fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0);
-	cr_expect(on);
-	close(r.fd);
+	struct dialed d;
+	dial_listener(&d, IPPROTO_MPTCP, &o);
+	cr_expect_eq(fcntl(d.r.fd, F_GETFL) & O_NONBLOCK, 0);
+	cr_expect(option_of(d.r.fd, SO_KEEPALIVE));
+	undial(&d);
 
 	o.keepalive = false;
-	cr_assert_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_OK);
-	cr_assert(getsockopt(r.fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0);
-	cr_expect(!on, "--no-keepalive leaves SO_KEEPALIVE off");
-	close(r.fd);
-	close(l);
+	dial_listener(&d, IPPROTO_MPTCP, &o);
+	cr_expect(!option_of(d.r.fd, SO_KEEPALIVE), "--no-keepalive leaves SO_KEEPALIVE off");
+	undial(&d);
 }
 
 Test(dial, refused_everywhere_is_connect_error)
@@ -212,11 +223,11 @@ Test(dial, failed_attempt_starts_the_next_at_once)
 
 Test(dial, happy_eyeballs_passes_a_blackholed_address)
 {
-	uint16_t black, good;
-	int fillers[2];
-	int hole = blackhole_loopback(&black, fillers);
+	struct blackhole hole;
+	blackhole_open(&hole);
+	uint16_t good;
 	int l = listen_loopback(IPPROTO_MPTCP, &good);
-	uint16_t ports[] = { black, good };
+	uint16_t ports[] = { hole.port, good };
 	struct options o = loopback_options(MPTCP_PREFER);
 	struct dial_result r;
 	int64_t t0 = dial_now_ms();
@@ -229,27 +240,22 @@ Test(dial, happy_eyeballs_passes_a_blackholed_address)
 	cr_expect_lt(took, 1000, "took %lld ms", (long long)took);
 	close(r.fd);
 	close(l);
-	close(hole);
-	close(fillers[0]);
-	close(fillers[1]);
+	blackhole_close(&hole);
 }
 
 Test(dial, deadline_ends_a_blackholed_connect)
 {
-	uint16_t black;
-	int fillers[2];
-	int hole = blackhole_loopback(&black, fillers);
+	struct blackhole hole;
+	blackhole_open(&hole);
 	struct options o = loopback_options(MPTCP_PREFER);
 	o.rescue_delay_ms = 100;	/* the rescue is blackholed too */
 	struct dial_result r;
 	int64_t t0 = dial_now_ms();
-	cr_expect_eq(dial_ports(&o, &black, 1, t0 + 300, &r), DIAL_ERR_TIMEOUT);
+	cr_expect_eq(dial_ports(&o, &hole.port, 1, t0 + 300, &r), DIAL_ERR_TIMEOUT);
 	int64_t took = dial_now_ms() - t0;
 	cr_expect_geq(took, 295, "took %lld ms", (long long)took);
 	cr_expect_lt(took, 1500, "took %lld ms", (long long)took);
-	close(hole);
-	close(fillers[0]);
-	close(fillers[1]);
+	blackhole_close(&hole);
 }
 
 Test(dial, bind_chooses_the_source_address)
