@@ -484,19 +484,24 @@ enum dial_error dial_addresses(const struct options *opts, const struct addrinfo
 #define RESOLVE_TIMED_OUT 1
 
 /* getaddrinfo() cannot be bounded in time; getaddrinfo_a() can. The request
- * lives on the heap because a lookup that outlives the deadline still writes
- * into it: it is deliberately never freed in that case (we exit next). */
+ * owns copies of everything the resolver thread reads, on the heap, because
+ * a lookup that outlives the deadline and cannot be cancelled keeps using
+ * them: only then is it left alone (we exit next). */
 static int resolve_within(const char *host, const char *port, const struct addrinfo *hints,
 			  int64_t deadline_ms, struct addrinfo **res)
 {
 	struct request {
 		struct gaicb cb;
 		struct addrinfo hints;
+		char host[NI_MAXHOST];
+		char port[NI_MAXSERV];
 	} *req = calloc(1, sizeof(*req));
 	if (!req)
 		return EAI_MEMORY;
 	req->hints = *hints;
-	req->cb = (struct gaicb){ .ar_name = host, .ar_service = port,
+	snprintf(req->host, sizeof(req->host), "%s", host);
+	snprintf(req->port, sizeof(req->port), "%s", port);
+	req->cb = (struct gaicb){ .ar_name = req->host, .ar_service = req->port,
 				  .ar_request = &req->hints };
 	struct gaicb *list[] = { &req->cb };
 
@@ -505,22 +510,24 @@ static int resolve_within(const char *host, const char *port, const struct addri
 		free(req);
 		return rc;
 	}
-	for (;;) {
+	/* gai_error() is the only reliable witness: glibc 2.36's gai_suspend()
+	 * reports its own timeout as EAI_SYSTEM, not EAI_AGAIN. */
+	while ((rc = gai_error(&req->cb)) == EAI_INPROGRESS) {
 		int64_t left = deadline_ms - dial_now_ms();
 		if (left <= 0) {
-			if (gai_cancel(&req->cb) == EAI_CANCELED)
-				free(req);
+			rc = gai_cancel(&req->cb);
+			if (rc == EAI_NOTCANCELED)
+				return RESOLVE_TIMED_OUT;	/* still in use: see above */
+			if (rc == EAI_ALLDONE && req->cb.ar_result)
+				freeaddrinfo(req->cb.ar_result);
+			free(req);
 			return RESOLVE_TIMED_OUT;
 		}
 		struct timespec ts = { .tv_sec = left / 1000, .tv_nsec = (left % 1000) * 1000000 };
 		const struct gaicb *wait[] = { &req->cb };
-		rc = gai_suspend(wait, 1, &ts);
-		if (rc == EAI_AGAIN || rc == EAI_INTR)
-			continue;
-		break;
+		(void)gai_suspend(wait, 1, &ts);
 	}
-	rc = gai_error(&req->cb);
-	*res = req->cb.ar_result;
+	*res = rc == 0 ? req->cb.ar_result : NULL;
 	free(req);
 	return rc;
 }
@@ -562,13 +569,14 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 			  (double)(dial_now_ms() - started) / 1000.0);
 		return DIAL_ERR_TIMEOUT;
 	}
-	if (rc == EAI_MEMORY || (rc == EAI_SYSTEM && errno == ENOMEM)) {
+	if (rc == EAI_MEMORY) {
 		log_error("cannot resolve '%s': out of memory", opts->host);
 		return DIAL_ERR_SYSTEM;
 	}
 	if (rc != 0) {
+		/* EAI_SYSTEM's errno may belong to getaddrinfo_a()'s thread. */
 		log_error("cannot resolve '%s'%s: %s", opts->host, family_suffix(opts->family),
-			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+			  rc == EAI_SYSTEM && errno ? strerror(errno) : gai_strerror(rc));
 		return DIAL_ERR_RESOLVE;
 	}
 	if (log_is_verbose()) {
