@@ -36,9 +36,12 @@ struct race {
 	size_t nattempts;
 	int64_t next_start_ms;
 	int64_t deadline_ms;		/* < 0: none */
-	bool use_mptcp;
-	int refused_errno;		/* why socket(IPPROTO_MPTCP) failed */
+	bool use_mptcp;			/* false in mode off */
+	/* Why socket(IPPROTO_MPTCP) failed, per family (a kernel may lack
+	 * CONFIG_MPTCP_IPV6 alone); 0 while it has not. */
+	int refused[2];
 	int last_errno;
+	int poll_errno;			/* poll() failed for good */
 	bool reported;			/* the error line is already out */
 };
 
@@ -133,7 +136,7 @@ int dial_poll_timeout(int64_t now, int64_t next_attempt_at, int64_t rescue_at,
 /* Where the first subflow starts from; failures here fail every attempt. */
 static enum dial_error place_socket(const struct options *opts, int fd)
 {
-	char where[NI_MAXHOST + 16];
+	char where[NI_MAXHOST];
 
 	if (opts->interface[0] &&
 	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, opts->interface,
@@ -148,21 +151,27 @@ static enum dial_error place_socket(const struct options *opts, int fd)
 		int one = 1;
 		(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 		if (bind(fd, (const struct sockaddr *)&opts->bind_addr, opts->bind_len) != 0) {
-			dial_format_addr((const struct sockaddr *)&opts->bind_addr,
-					 opts->bind_len, where, sizeof(where));
-			*strstr(where, " port ") = '\0';
-			log_error("cannot bind to %s: %s", where, strerror(errno));
+			int err = errno;
+			if (getnameinfo((const struct sockaddr *)&opts->bind_addr, opts->bind_len,
+					where, sizeof(where), NULL, 0, NI_NUMERICHOST) != 0)
+				snprintf(where, sizeof(where), "the -b address");
+			log_error("cannot bind to %s: %s", where, strerror(err));
 			return DIAL_ERR_CONNECT;
 		}
 	}
 	return DIAL_OK;
 }
 
+static int *refusal(struct race *race, int family)
+{
+	return &race->refused[family == AF_INET6];
+}
+
 static int open_socket(struct race *race, int family, bool want_mptcp, bool *is_mptcp)
 {
 	const int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
 
-	if (want_mptcp && race->use_mptcp) {
+	if (want_mptcp && race->use_mptcp && !*refusal(race, family)) {
 		int fd = socket(family, type, IPPROTO_MPTCP);
 		if (fd >= 0) {
 			*is_mptcp = true;
@@ -170,13 +179,14 @@ static int open_socket(struct race *race, int family, bool want_mptcp, bool *is_
 		}
 		if (!mptcp_unavailable(errno))
 			return -1;
-		/* The kernel's refusal holds for every address: stop asking. */
-		race->refused_errno = errno;
-		race->use_mptcp = false;
-		if (race->opts->mode == MPTCP_REQUIRE)
-			return -1;
-		log_info("MPTCP sockets unavailable (%s): using plain TCP",
-			 mptcp_unavailable_reason(errno));
+		/* The kernel's refusal holds for every address of the family. */
+		*refusal(race, family) = errno;
+		log_info("MPTCP sockets unavailable for %s (%s)",
+			 family == AF_INET6 ? "IPv6" : "IPv4", mptcp_unavailable_reason(errno));
+	}
+	if (want_mptcp && race->use_mptcp && race->opts->mode == MPTCP_REQUIRE) {
+		errno = *refusal(race, family);
+		return -1;	/* TCP is no answer in require mode */
 	}
 	*is_mptcp = false;
 	return socket(family, type, IPPROTO_TCP);
@@ -212,13 +222,9 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 
 	int fd = open_socket(race, ai->ai_family, !rescue, &is_mptcp);
 	if (fd < 0) {
-		if (race->opts->mode == MPTCP_REQUIRE && race->refused_errno) {
-			log_error("MPTCP required, but this host cannot open MPTCP sockets: %s",
-				  mptcp_unavailable_reason(race->refused_errno));
-			*error = DIAL_ERR_NO_MPTCP;
-			return START_FATAL;
-		}
 		race->last_errno = errno;
+		if (race->opts->mode == MPTCP_REQUIRE && *refusal(race, ai->ai_family))
+			return START_FAILED;	/* another family may still do MPTCP */
 		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
 			log_error("cannot open a socket: %s", strerror(errno));
 			*error = DIAL_ERR_SYSTEM;
@@ -339,7 +345,10 @@ static struct attempt *wait_attempts(struct race *race, int timeout)
 		pfds[n] = (struct pollfd){ .fd = race->attempts[i].fd, .events = POLLOUT };
 		owners[n++] = &race->attempts[i];
 	}
-	if (poll(pfds, n, timeout) <= 0)
+	int ready = poll(pfds, n, timeout);
+	if (ready < 0 && errno != EINTR)
+		race->poll_errno = errno;
+	if (ready <= 0)
 		return NULL;	/* EINTR or nothing yet: the loop re-checks the clock */
 
 	for (nfds_t i = 0; i < n; i++) {
@@ -349,6 +358,12 @@ static struct attempt *wait_attempts(struct race *race, int timeout)
 		socklen_t len = sizeof(err);
 		if (getsockopt(pfds[i].fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
 			err = errno;
+		/* No error pending is not proof enough: a peer that closed at once
+		 * leaves none either. Connected means it has a peer. */
+		struct sockaddr_storage peer;
+		socklen_t peer_len = sizeof(peer);
+		if (err == 0 && getpeername(pfds[i].fd, (struct sockaddr *)&peer, &peer_len) != 0)
+			err = errno == ENOTCONN ? ECONNRESET : errno;
 		if (err == 0)
 			return owners[i];
 		race->last_errno = err;
@@ -381,7 +396,7 @@ static void finish(const struct race *race, struct attempt *winner, int64_t star
 		.peer_len = winner->ai->ai_addrlen,
 		.opened_as_mptcp = winner->mptcp,
 		.rescued = winner->is_rescue,
-		.mptcp_refused_errno = race->refused_errno,
+		.mptcp_refused_errno = race->refused[winner->ai->ai_family == AF_INET6],
 		.elapsed_ms = dial_now_ms() - started,
 	};
 	memcpy(&result->peer, winner->ai->ai_addr, winner->ai->ai_addrlen);
@@ -408,6 +423,23 @@ static void report_failure(const struct options *opts, const struct race *race,
 			  race->last_errno ? strerror(race->last_errno) : "no usable address");
 }
 
+/* Every address failed: in require mode, a kernel that refused MPTCP is the
+ * reason to give, not the last connect error. */
+static enum dial_error no_attempt_left(struct race *race)
+{
+	if (race->opts->mode != MPTCP_REQUIRE)
+		return DIAL_ERR_CONNECT;
+	for (size_t i = 0; i < 2; i++) {
+		if (!race->refused[i])
+			continue;
+		log_error("MPTCP required, but this host cannot open MPTCP sockets: %s",
+			  mptcp_unavailable_reason(race->refused[i]));
+		race->reported = true;
+		return DIAL_ERR_NO_MPTCP;
+	}
+	return DIAL_ERR_CONNECT;
+}
+
 static enum dial_error run_race(struct race *race, int64_t started, struct dial_result *result)
 {
 	enum dial_error error = DIAL_OK;
@@ -421,12 +453,18 @@ static enum dial_error run_race(struct race *race, int64_t started, struct dial_
 		if (error != DIAL_OK)
 			return error;
 		if (!winner && in_flight(race) == 0)
-			return DIAL_ERR_CONNECT;
+			return no_attempt_left(race);
 		if (!winner) {
 			int64_t next = race->next_addr < race->naddrs ? race->next_start_ms : -1;
 			int timeout = dial_poll_timeout(now, next, next_rescue_at(race),
 							race->deadline_ms);
 			winner = wait_attempts(race, timeout);
+			if (race->poll_errno) {
+				log_error("cannot wait for the connection: %s",
+					  strerror(race->poll_errno));
+				race->reported = true;
+				return DIAL_ERR_SYSTEM;
+			}
 		}
 		if (winner) {
 			close_all_but(race, winner);

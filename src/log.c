@@ -37,6 +37,10 @@ static void emit(const char *kind, const char *fmt, va_list ap)
 	size_t len = (size_t)n + (size_t)m;
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
+	/* Messages quote argv: a newline in it must not make a second line. */
+	for (size_t i = (size_t)n; i < len; i++)
+		if ((unsigned char)line[i] < ' ' || line[i] == 0x7f)
+			line[i] = '?';
 	line[len++] = '\n';
 	ssize_t w = write(STDERR_FILENO, line, len);
 	(void)w;	/* nowhere left to report a failing stderr */

@@ -1,5 +1,7 @@
 /* mptcp-fdpass: connect over Multipath TCP and hand the socket to ssh.
  * argv -> options -> dial -> MPTCP verdict -> hand-off -> exit code. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,9 +103,24 @@ static int hand_over(int fd)
 	return EX_OK;
 }
 
+/* A closed 0, 1 or 2 would be the next descriptor socket() returns: our
+ * messages would then go into the TCP stream. /dev/null takes those places. */
+static void occupy_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0 && null != fd)
+			close(null);	/* fd is taken meanwhile: nothing to do */
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	struct options opts;
+
+	occupy_std_fds();
 
 	switch (options_parse(argc, argv, &opts)) {
 	case PARSE_HELP:

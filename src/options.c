@@ -184,6 +184,16 @@ bool options_parse_seconds(const char *what, const char *text, int64_t min_ms,
 	return true;
 }
 
+static int literal_family(const char *host)
+{
+	struct in6_addr any;
+	if (inet_pton(AF_INET, host, &any) == 1)
+		return AF_INET;
+	if (inet_pton(AF_INET6, host, &any) == 1)
+		return AF_INET6;
+	return AF_UNSPEC;
+}
+
 static bool parse_bind(const char *text, struct options *opts)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&opts->bind_addr;
@@ -337,5 +347,10 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 	    !options_parse_port(argv[optind + 1], &opts->port))
 		return PARSE_USAGE;
 	snprintf(opts->port_text, sizeof(opts->port_text), "%u", (unsigned)opts->port);
+	if (opts->has_bind && literal_family(opts->host) != AF_UNSPEC &&
+	    literal_family(opts->host) != opts->bind_addr.ss_family) {
+		log_error("bind address and host '%s' are of different families", opts->host);
+		return PARSE_USAGE;
+	}
 	return PARSE_RUN;
 }

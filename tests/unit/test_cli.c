@@ -2,7 +2,10 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -214,6 +217,8 @@ Test(cli, relays_when_stdout_is_not_a_socket)
 		 getenv("MPTCP_FDPASS_BIN"), port);
 	FILE *p = popen(cmd, "r");
 	cr_assert(p);
+	struct pollfd incoming = { .fd = l, .events = POLLIN };
+	cr_assert_eq(poll(&incoming, 1, 5000), 1, "the connector never connected");
 	int server = accept(l, NULL, NULL);
 	char buf[8] = { 0 };
 	cr_assert_eq(read(server, buf, 4), 4);
@@ -235,4 +240,59 @@ Test(cli, bad_interface_is_one_line)
 	cr_expect_eq(r.status, 69, "%s", r.err);
 	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
 	cr_expect(strstr(r.err, "192.0.2.1"), "%s", r.err);
+}
+
+Test(cli, a_newline_in_argv_stays_one_line)
+{
+	struct run r;
+	run_connector(&r, ARGS("bad\nhost", "22"));
+	cr_expect_eq(r.status, 64, "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	run_connector(&r, ARGS("-m", "x\ny", "host", "22"));
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+}
+
+Test(cli, bind_family_must_match_a_literal_host)
+{
+	struct run r;
+	run_connector(&r, ARGS("-b", "::1", "127.0.0.1", "22"));
+	cr_expect_eq(r.status, 64, "%s", r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+}
+
+Test(cli, closed_stderr_keeps_messages_out_of_the_connection)
+{
+	/* With fd 2 closed, socket() would return 2 and the fallback warning
+	 * would travel to the server inside the TCP stream. */
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_TCP, &port);
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	int sp[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		dup2(sp[1], STDIN_FILENO);
+		dup2(sp[1], STDOUT_FILENO);
+		close(STDERR_FILENO);
+		close(sp[0]);
+		close(sp[1]);
+		execl(getenv("MPTCP_FDPASS_BIN"), "mptcp-fdpass", "127.0.0.1", port_text, NULL);
+		_exit(127);
+	}
+	close(sp[1]);
+	int status;
+	cr_assert(waitpid(pid, &status, 0) == pid);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	int passed = receive_fd(sp[0], 1000);
+	cr_expect(passed >= 0, "the connection was passed");
+	int server = accept(l, NULL, NULL);
+	cr_assert(server >= 0);
+	struct pollfd p = { .fd = server, .events = POLLIN };
+	cr_expect_eq(poll(&p, 1, 200), 0, "the server received bytes it never asked for");
+	close(server);
+	close(passed);
+	close(sp[0]);
+	close(l);
 }

@@ -35,9 +35,11 @@ Test(mptcp, plain_tcp_socket_is_tcp_without_asking)
 	cr_expect_eq(mptcp_status_of(-1, false), MPTCP_STATUS_TCP);
 }
 
-Test(mptcp, unconnected_socket_has_no_evidence)
+Test(mptcp, closed_descriptor_has_no_evidence)
 {
-	/* A closed descriptor answers nothing: never claim MPTCP without proof. */
+	/* A descriptor that answers nothing: never claim MPTCP without proof.
+	 * (The verdict is meaningful only after connect: an unconnected MPTCP
+	 * socket reports TCP_IS_MPTCP = 1.) */
 	cr_expect_eq(mptcp_status_of(-1, true), MPTCP_STATUS_UNKNOWN);
 }
 
