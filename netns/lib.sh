@@ -799,6 +799,14 @@ cleanup_alive() {
 	[[ -n "$state" && "$state" != Z ]]
 }
 
+# a pid that is still our child: bash may have reaped one that exited, and
+# its number may since belong to a process that is none of ours
+cleanup_ours() {
+	local ppid
+	ppid=$(sed -n 's/^.*) . \([0-9]*\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ "$ppid" == "$$" ]]
+}
+
 # every namespace of run ID (the reaper knows only the id)
 cleanup_namespaces() {
 	local id=$1 ns
@@ -839,10 +847,10 @@ cleanup() {
 	# one that ignored TERM would hang the exit
 	local left=()
 	for pid in "${MFP_BG[@]}"; do
-		kill "$pid" 2>/dev/null
+		! cleanup_ours "$pid" || kill "$pid" 2>/dev/null
 	done
 	for pid in "${MFP_BG[@]}"; do
-		! cleanup_alive "$pid" || left+=("$pid")
+		! { cleanup_ours "$pid" && cleanup_alive "$pid"; } || left+=("$pid")
 	done
 	if ((${#left[@]} > 0)); then
 		sleep 0.2
