@@ -511,7 +511,9 @@ sshd_listening() {
 
 # A wrapper around the helper, as the ProxyCommand: it keeps the helper's
 # stderr and exit status per run (ssh reports neither) and leaves stdin and
-# stdout, the socketpair the fd goes through, untouched.
+# stdout, the socketpair the fd goes through, untouched. ssh signals its
+# ProxyCommand (SIGHUP when a session ends); the wrapper passes that on, so
+# the helper meets the signals it meets in production.
 ssh_wrapper() {
 	local w="$MFP_DIR/proxy-wrap"
 	if [[ ! -x "$w" ]]; then
@@ -519,8 +521,20 @@ ssh_wrapper() {
 			#!/bin/sh
 			tag=$1
 			shift
-			"$@" 2>>"$tag.helper.err"
-			rc=$?
+			# sh gives a background job /dev/null as stdin before any
+			# redirection is applied, so stdin goes through fd 3
+			exec 3<&0
+			"$@" <&3 3<&- 2>>"$tag.helper.err" &
+			exec 3<&-
+			child=$!
+			trap 'kill -HUP "$child" 2>/dev/null' HUP
+			trap 'kill -TERM "$child" 2>/dev/null' TERM
+			# a trapped signal ends "wait" early: wait until the child is gone
+			while :; do
+				wait "$child"
+				rc=$?
+				kill -0 "$child" 2>/dev/null || break
+			done
 			echo "$rc" >"$tag.helper.rc"
 			exit "$rc"
 		EOF
