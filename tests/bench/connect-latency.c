@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "recv-fd.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -47,27 +48,6 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static int got_fd(int channel)
-{
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	struct pollfd p = { .fd = channel, .events = POLLIN };
-	if (poll(&p, 1, 5000) != 1 || recvmsg(channel, &msg, 0) != 1)
-		return -1;
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	if (!c || c->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
-	return fd;
-}
-
 /* One run: exec to passed descriptor, then wait for the helper's exit too,
  * since ssh waits for it before going on. */
 static double run_once(struct helper *h, int listener)
@@ -89,7 +69,7 @@ static double run_once(struct helper *h, int listener)
 	}
 	close(sp[1]);
 	close(devnull);
-	int fd = got_fd(sp[0]);
+	int fd = recv_fd(sp[0], 5000);
 	int status = 0;
 	waitpid(pid, &status, 0);
 	double took = now_ms() - t0;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mptcp.h"
+#include "recv-fd.h"
 
 static struct sockaddr_in loopback(uint16_t port)
 {
@@ -108,30 +109,6 @@ void free_loopback_addrs(struct addrinfo *list)
 	}
 }
 
-int receive_fd(int channel, int timeout_ms)
-{
-	struct pollfd p = { .fd = channel, .events = POLLIN };
-	if (poll(&p, 1, timeout_ms) != 1)
-		return -1;
-	char byte;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} control;
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-			      .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	if (recvmsg(channel, &msg, MSG_DONTWAIT) != 1)
-		return -1;
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
-		return -1;
-	int fd;
-	memcpy(&fd, CMSG_DATA(cmsg), sizeof(fd));
-	return fd;
-}
-
 static void read_all(int fd, char *buf, size_t size)
 {
 	size_t used = 0;
@@ -175,7 +152,7 @@ void run_connector(struct run *r, const char *const argv[])
 	int status;
 	cr_assert(waitpid(pid, &status, 0) == pid);
 	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	r->passed_fd = receive_fd(sp[0], 0);
+	r->passed_fd = recv_fd(sp[0], 0);
 	close(sp[0]);
 }
 

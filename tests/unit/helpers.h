@@ -30,8 +30,7 @@ uint16_t refused_port(void);
 struct addrinfo *loopback_addrs(const uint16_t *ports, size_t n);
 void free_loopback_addrs(struct addrinfo *list);
 
-/* Receive one byte with an SCM_RIGHTS fd; -1 when none arrives in time. */
-int receive_fd(int channel, int timeout_ms);
+#include "recv-fd.h"
 
 struct run {
 	int status;		/* exit code, or 128+signal */

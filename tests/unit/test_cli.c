@@ -285,7 +285,7 @@ Test(cli, closed_stderr_keeps_messages_out_of_the_connection)
 	int status;
 	cr_assert(waitpid(pid, &status, 0) == pid);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
-	int passed = receive_fd(sp[0], 1000);
+	int passed = recv_fd(sp[0], 1000);
 	cr_expect(passed >= 0, "the connection was passed");
 	int server = accept(l, NULL, NULL);
 	cr_assert(server >= 0);

@@ -48,7 +48,7 @@ Test(handoff, passes_the_same_connection)
 	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
 
 	cr_assert_eq(handoff_pass(sp[0], conn), 0);
-	int got = receive_fd(sp[1], 1000);
+	int got = recv_fd(sp[1], 1000);
 	cr_assert(got >= 0, "no descriptor arrived");
 	cr_expect_neq(got, conn);
 	same_endpoints(got, conn);
