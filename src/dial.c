@@ -222,17 +222,18 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 
 	int fd = open_socket(race, ai->ai_family, !rescue, &is_mptcp);
 	if (fd < 0) {
-		race->last_errno = errno;
+		int err = errno;
+		race->last_errno = err;
 		if (race->opts->mode == MPTCP_REQUIRE && *refusal(race, ai->ai_family))
 			return START_FAILED;	/* another family may still do MPTCP */
-		if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
-			log_error("cannot open a socket: %s", strerror(errno));
+		if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) {
+			log_error("cannot open a socket: %s", strerror(err));
 			*error = DIAL_ERR_SYSTEM;
 			return START_FATAL;
 		}
 		/* Typically EAFNOSUPPORT: IPv6 disabled here. Other addresses may do. */
 		dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
-		log_info("%s: cannot open a socket: %s", where, strerror(errno));
+		log_info("%s: cannot open a socket: %s", where, strerror(err));
 		return START_FAILED;
 	}
 	*error = place_socket(race->opts, fd);
@@ -256,10 +257,11 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return START_CONNECTED;
-	if (errno == EINPROGRESS)
+	int err = errno;
+	if (err == EINPROGRESS)
 		return START_PENDING;
-	race->last_errno = errno;
-	log_attempt_failure(a, errno);
+	race->last_errno = err;
+	log_attempt_failure(a, err);
 	close_attempt(a);
 	return START_FAILED;
 }
