@@ -36,7 +36,6 @@ struct race {
 	size_t nattempts;
 	int64_t next_start_ms;
 	int64_t deadline_ms;		/* < 0: none */
-	bool use_mptcp;			/* false in mode off */
 	/* Why socket(IPPROTO_MPTCP) failed, per family (a kernel may lack
 	 * CONFIG_MPTCP_IPV6 alone); 0 while it has not. */
 	int refused[2];
@@ -170,8 +169,9 @@ static int *refusal(struct race *race, int family)
 static int open_socket(struct race *race, int family, bool want_mptcp, bool *is_mptcp)
 {
 	const int type = SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC;
+	bool mptcp_wanted = want_mptcp && race->opts->mode != MPTCP_OFF;
 
-	if (want_mptcp && race->use_mptcp && !*refusal(race, family)) {
+	if (mptcp_wanted && !*refusal(race, family)) {
 		int fd = socket(family, type, IPPROTO_MPTCP);
 		if (fd >= 0) {
 			*is_mptcp = true;
@@ -184,7 +184,7 @@ static int open_socket(struct race *race, int family, bool want_mptcp, bool *is_
 		log_info("MPTCP sockets unavailable for %s (%s)",
 			 family == AF_INET6 ? "IPv6" : "IPv4", mptcp_unavailable_reason(errno));
 	}
-	if (want_mptcp && race->use_mptcp && race->opts->mode == MPTCP_REQUIRE) {
+	if (mptcp_wanted && race->opts->mode == MPTCP_REQUIRE) {
 		errno = *refusal(race, family);
 		return -1;	/* TCP is no answer in require mode */
 	}
@@ -501,7 +501,6 @@ static enum dial_error dial_from(const struct options *opts, const struct addrin
 		.attempts = attempts,
 		.next_start_ms = started,
 		.deadline_ms = deadline_ms,
-		.use_mptcp = opts->mode != MPTCP_OFF,
 	};
 	enum dial_error error = run_race(&race, started, result);
 	if (error != DIAL_OK) {
