@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# cleanup: the one EXIT trap. Kills every process in our namespaces and
+# every background pid we started (by pid, never by name), deletes the
+# namespaces, keeps the artifacts of a failure; a reaper in its own session
+# finishes the job when the scenario itself is killed.
+
+# Kill every process in one of our namespaces, by pid: TERM, a short grace,
+# then KILL; then the namespace goes.
+cleanup_ns() {
+	local ns=$1 pids i
+	for i in $(seq 1 40); do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		[[ -n "$pids" ]] || break
+		if ((i < 20)); then
+			# shellcheck disable=SC2086 # one pid per word
+			kill $pids 2>/dev/null || true
+		else
+			# shellcheck disable=SC2086
+			kill -KILL $pids 2>/dev/null || true
+		fi
+		sleep 0.05
+	done
+	ip netns del "$ns" 2>/dev/null || true
+	# "ip netns exec" would bind-mount these; we never create them
+	[[ ! -e "/etc/netns/$ns" ]] || rm -rf "/etc/netns/$ns"
+}
+
+# a process that is still running: a child of ours that is already dead
+# stays a zombie until we exit, and kill -0 would call it alive
+cleanup_alive() {
+	local state
+	state=$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n "$state" && "$state" != Z ]]
+}
+
+# a pid that is still our child: bash may have reaped one that exited, and
+# its number may since belong to a process that is none of ours
+cleanup_ours() {
+	local ppid
+	ppid=$(sed -n 's/^.*) . \([0-9]*\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ "$ppid" == "$$" ]]
+}
+
+# every namespace of run ID (the reaper knows only the id)
+cleanup_namespaces() {
+	local id=$1 ns
+	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^mfp-$id-" || true); do
+		cleanup_ns "$ns"
+	done
+}
+
+# meson sends SIGTERM to the process group on timeout and SIGKILL half a
+# second later, which may cut the trap short. A reaper in its own session
+# outlives that and clears the namespaces once the scenario is gone.
+cleanup_guard() {
+	local lib
+	lib="$MFP_TOP/netns/lib.sh"
+	# shellcheck disable=SC2016 # expanded by the reaper's shell, from its args
+	setsid bash -c '
+		echo "$$" >"$3/reaper.pid"
+		while kill -0 "$2" 2>/dev/null; do sleep 0.2; done
+		source "$1"
+		cleanup_namespaces "$4"
+	' mfp-reaper "$lib" "$$" "$MFP_DIR" "$MFP_ID" </dev/null >/dev/null 2>&1 &
+	MFP_GUARD_PID=$!
+}
+
+cleanup() {
+	local rc=$? pid ns
+	trap - EXIT INT TERM HUP ERR
+	set +eE
+	if [[ -n "$MFP_SESSION_FD" ]]; then exec {MFP_SESSION_FD}>&-; fi
+	if ((rc != 0 && rc != 77)); then
+		obs_collect
+	fi
+	for ns in "${MFP_NS[@]}"; do
+		cleanup_ns "$ns"
+	done
+	[[ -z "$MFP_ID" ]] || cleanup_namespaces "$MFP_ID"
+	# what is left lives in the root namespace (a feeding "cat"); no "wait":
+	# one that ignored TERM would hang the exit
+	local left=()
+	for pid in "${MFP_BG[@]}"; do
+		! cleanup_ours "$pid" || kill "$pid" 2>/dev/null
+	done
+	for pid in "${MFP_BG[@]}"; do
+		! { cleanup_ours "$pid" && cleanup_alive "$pid"; } || left+=("$pid")
+	done
+	if ((${#left[@]} > 0)); then
+		sleep 0.2
+		kill -KILL "${left[@]}" 2>/dev/null
+	fi
+	# the reaper has nothing left to do
+	if [[ -n "$MFP_GUARD_PID" ]]; then
+		pid=$(cat "$MFP_DIR/reaper.pid" 2>/dev/null || echo "$MFP_GUARD_PID")
+		kill "$pid" 2>/dev/null
+	fi
+	if [[ -n "$MFP_DIR" ]]; then
+		if ((rc == 0 || rc == 77)); then
+			rm -rf "$MFP_DIR"
+		else
+			# the payloads are random and large; what failed is in the rest
+			rm -f "$MFP_DIR"/*.bin "$MFP_DIR"/*.in
+			echo "[$MFP_NAME] artifacts: $MFP_DIR"
+		fi
+	fi
+	((rc == 0 || rc == 77)) || rc=1
+	exit "$rc"
+}

@@ -1,0 +1,168 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# link_: veth paths between cli and srv (direct, or through a router
+# namespace rtr<path> where the middlebox faults live), their addresses in
+# MFP_ADDR, per-path source routing on the client, and tc shaping.
+# Uses: ns_ (ns.sh), obs_capture (obs.sh).
+
+declare -gA MFP_ADDR=()   # [role,path,family] -> address without prefix length
+declare -gA MFP_ROUTED=() # [path] -> 1 when the path goes through a router
+
+# Paths are letters in the scenarios and numbers in the address plan.
+mfp_path_num() {
+	case "$1" in
+	a) echo 1 ;;
+	b) echo 2 ;;
+	c) echo 3 ;;
+	*) mfp_fatal "unknown path '$1'" ;;
+	esac
+}
+
+# link_path PATH [routed]: a veth path between cli and srv, optionally through
+# a router namespace rtrPATH. Both families, DAD off ("nodad") so that the
+# addresses are usable at once. Every path is captured from the start (headers
+# only), so that a failure always comes with its packets.
+link_path() {
+	local p=$1 mode=${2:-direct} n cli srv rtr
+	n=$(mfp_path_num "$p")
+	cli=$(ns_name cli)
+	srv=$(ns_name srv)
+	if [[ "$mode" == direct ]]; then
+		ip -n "$cli" link add "eth-$p" type veth peer name "eth-$p" netns "$srv"
+		link_addr cli "$p" "eth-$p" "198.18.$n.1/24" "2001:db8:$n::1/64"
+		link_addr srv "$p" "eth-$p" "198.18.$n.2/24" "2001:db8:$n::2/64"
+		ip -n "$cli" link set "eth-$p" up
+		ip -n "$srv" link set "eth-$p" up
+		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
+		obs_capture cli "$p"
+	else
+		ns_add "rtr$p"
+		# shellcheck disable=SC2034 # read by fault_table (fault.sh)
+		MFP_ROUTED[$p]=1
+		rtr=$(ns_name "rtr$p")
+		ns_sysctl "rtr$p" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+		ip -n "$cli" link add "eth-$p" type veth peer name to-cli netns "$rtr"
+		ip -n "$srv" link add "eth-$p" type veth peer name to-srv netns "$rtr"
+		link_addr cli "$p" "eth-$p" "198.18.$n.1/24" "2001:db8:$n::1/64"
+		link_addr "rtr$p" cli to-cli "198.18.$n.2/24" "2001:db8:$n::2/64"
+		link_addr "rtr$p" srv to-srv "198.19.$n.1/24" "2001:db8:$n:1::1/64"
+		link_addr srv "$p" "eth-$p" "198.19.$n.2/24" "2001:db8:$n:1::2/64"
+		ip -n "$cli" link set "eth-$p" up
+		ip -n "$srv" link set "eth-$p" up
+		ip -n "$rtr" link set to-cli up
+		ip -n "$rtr" link set to-srv up
+		link_neigh cli "eth-$p" "rtr$p" to-cli
+		link_neigh "rtr$p" to-cli cli "eth-$p"
+		link_neigh "rtr$p" to-srv srv "eth-$p"
+		link_neigh srv "eth-$p" "rtr$p" to-srv
+		ip -n "$cli" route add "198.19.$n.0/24" via "198.18.$n.2" dev "eth-$p"
+		ip -n "$cli" -6 route add "2001:db8:$n:1::/64" via "2001:db8:$n::2" dev "eth-$p"
+		ip -n "$srv" route add "198.18.$n.0/24" via "198.19.$n.1" dev "eth-$p"
+		ip -n "$srv" -6 route add "2001:db8:$n::/64" via "2001:db8:$n:1::1" dev "eth-$p"
+		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
+		# both sides of the middlebox: what it did is the difference
+		obs_capture cli "$p"
+		obs_capture srv "$p"
+	fi
+}
+
+# link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses
+# (both families) without asking. A namespace a few hundred milliseconds old
+# may leave its first neighbour solicitation unanswered, and the lost SYN
+# then costs a scenario a 1 s retransmission that it would mistake for the
+# behaviour under test; permanent entries take ND and ARP out of the picture.
+link_neigh() {
+	local ns peer_ns mac addr
+	ns=$(ns_name "$1")
+	peer_ns=$(ns_name "$3")
+	mac=$(ip -n "$peer_ns" -br link show dev "$4" | awk '{ print $3 }')
+	for addr in $(ip -n "$peer_ns" -br addr show dev "$4" | awk '{ for (i = 3; i <= NF; i++) print $i }'); do
+		addr=${addr%/*}
+		[[ "$addr" == fe80:* ]] && continue
+		ip -n "$ns" neigh replace "$addr" lladdr "$mac" dev "$2" nud permanent
+	done
+}
+
+# link_addr ROLE KEY IFACE V4/LEN V6/LEN
+link_addr() {
+	local role=$1 key=$2 dev=$3 v4=$4 v6=$5 ns
+	ns=$(ns_name "$role")
+	ip -n "$ns" addr add "$v4" dev "$dev"
+	ip -n "$ns" -6 addr add "$v6" dev "$dev" nodad
+	MFP_ADDR[$role,$key,4]=${v4%/*}
+	MFP_ADDR[$role,$key,6]=${v6%/*}
+}
+
+# Source routing on the client: whatever the destination, a packet from the
+# path-p address leaves through path p (a join towards the server's path-a
+# address must not be routed back over path a).
+link_client_table() {
+	local p=$1 gw4=$2 gw6=$3 n cli
+	n=$(mfp_path_num "$p")
+	cli=$(ns_name cli)
+	ip -n "$cli" route add default via "$gw4" dev "eth-$p" table $((100 + n))
+	ip -n "$cli" -6 route add default via "$gw6" dev "eth-$p" table $((100 + n))
+	ip -n "$cli" rule add from "${MFP_ADDR[cli,$p,4]}" table $((100 + n)) pref $((100 + n))
+	ip -n "$cli" -6 rule add from "${MFP_ADDR[cli,$p,6]}" table $((100 + n)) pref $((100 + n))
+}
+
+# the address ROLE has on PATH in FAMILY (4 or 6)
+link_ip() {
+	local key="$1,$2,${3:-4}"
+	[[ -n "${MFP_ADDR[$key]:-}" ]] || mfp_fatal "no address for $key"
+	echo "${MFP_ADDR[$key]}"
+}
+
+link_down() { ip -n "$(ns_name "$1")" link set "eth-$2" down; }
+link_up() { ip -n "$(ns_name "$1")" link set "eth-$2" up; }
+
+# link_shape ROLE PATH RATE: egress rate limit with tbf (netem is not always
+# there; tbf is). The burst stays small so that the rate holds at short scale.
+link_shape() {
+	local role=$1 p=$2 rate=$3
+	ip netns exec "$(ns_name "$role")" tc qdisc replace dev "eth-$p" root \
+		tbf rate "$rate" burst 32kb latency 100ms
+}
+
+# link_delay ROLE PATH DELAY: only where the kernel has netem; returns 1 (and
+# changes nothing) when it does not, so the caller decides whether it matters.
+link_delay() {
+	local role=$1 p=$2 delay=$3 ns
+	ns=$(ns_name "$role")
+	if ! ip netns exec "$ns" tc qdisc add dev "eth-$p" root netem delay "$delay" 2>/dev/null; then
+		mfp_log "netem not available: no delay on path $p"
+		return 1
+	fi
+}
+
+# bytes through ROLE's path-p interface, both directions, from the kernel's
+# own interface counters
+link_bytes() {
+	local role=$1 p=$2 dir=${3:-} rx tx
+	rx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/rx_bytes")
+	tx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/tx_bytes")
+	case "$dir" in
+	rx) echo "$rx" ;;
+	tx) echo "$tx" ;;
+	*) echo $((rx + tx)) ;;
+	esac
+}
+
+# link_rx_sum ROLE PATH...: bytes received on those paths together
+link_rx_sum() {
+	local role=$1 p n=0
+	shift
+	for p in "$@"; do
+		n=$((n + $(link_bytes "$role" "$p" rx)))
+	done
+	echo "$n"
+}
+
+# link_rx_reached ROLE BYTES PATH...: true once they received BYTES (for
+# mfp_wait: "halfway" is a count of bytes, not a guess in seconds)
+link_rx_reached() {
+	local role=$1 want=$2
+	shift 2
+	(($(link_rx_sum "$role" "$@") >= want))
+}

@@ -1,0 +1,120 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# mfp_: a scenario's life. Messages (one stream, so a log reads in order),
+# init (checks root, MPTCP and tools; makes the work dir and the one trap),
+# skip and finish with the suite's exit codes (0 pass, 1 fail, 77 skip or not
+# applicable), polling instead of sleeping, and small data helpers.
+# Uses: ns_bg_pid (ns.sh), cleanup and cleanup_guard (cleanup.sh).
+
+# one stream (stdout) so that a log reads in order
+mfp_log() { printf '[%s] %s\n' "$MFP_NAME" "$*"; }
+mfp_fatal() {
+	printf '[%s] FAIL: %s\n' "$MFP_NAME" "$*"
+	exit 1
+}
+
+# Not root, no MPTCP, a tool missing: the scenario cannot say anything, which
+# is acceptable on a developer's machine and never in CI.
+mfp_skip() {
+	if [[ "${CI:-}" == true ]]; then
+		printf '[%s] FAIL (would skip, but CI=true): %s\n' "$MFP_NAME" "$*"
+		exit 1
+	fi
+	printf '[%s] SKIP: %s\n' "$MFP_NAME" "$*"
+	exit 77
+}
+
+
+mfp_require_tools() {
+	local tool
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || mfp_skip "missing tool: $tool"
+	done
+}
+
+mfp_init() {
+	((EUID == 0)) || mfp_skip "needs root (network namespaces, sshd)"
+	[[ -e /proc/sys/net/mptcp/enabled ]] || mfp_skip "kernel without MPTCP (no /proc/sys/net/mptcp)"
+	mfp_require_tools ip nft tc ss nstat ssh ssh-keygen mptcpize tcpdump timeout setsid sha256sum
+	[[ -x "$MFP_SSHD" ]] || mfp_skip "missing $MFP_SSHD (openssh-server)"
+
+	local helper
+	read -r helper _ <<<"$MPTCP_FDPASS"
+	# The helper is the thing under test, not a tool: its absence is a failure.
+	command -v "$helper" >/dev/null 2>&1 || mfp_fatal "helper not found: $MPTCP_FDPASS (build it, or set MPTCP_FDPASS)"
+
+	MFP_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+	local base=${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}
+	mkdir -p "$base"
+	MFP_DIR=$(mktemp -d "$base/$MFP_NAME.XXXXXX")
+	trap cleanup EXIT
+	# exit from the handlers so that the EXIT trap does the work exactly once
+	trap 'mfp_log "interrupted (SIGINT)"; exit 130' INT
+	trap 'mfp_log "terminated (SIGTERM; a timeout?)"; exit 143' TERM
+	trap 'mfp_log "hung up (SIGHUP)"; exit 129' HUP
+	set -E
+	# stderr: the ERR trap also fires inside $(...), whose stdout is a value
+	trap 'mfp_log "error: line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
+	cleanup_guard
+	mfp_log "id $MFP_ID, work dir $MFP_DIR, helper: $MPTCP_FDPASS"
+}
+
+mfp_finish() {
+	if ((MFP_FAILS > 0)); then
+		mfp_log "FAIL: $MFP_FAILS check(s) failed"
+		exit 1
+	fi
+	mfp_log "PASS"
+	exit 0
+}
+
+# Background jobs are started as plain commands (ip netns exec ... &), never as
+# shell functions: a forked function would carry the ERR trap with it and
+# complain when cleanup kills it.
+
+# Poll until a command succeeds: the suite never sleeps a fixed time where
+# the kernel can be asked instead.
+mfp_wait() {
+	local timeout=$1 deadline
+	shift
+	deadline=$((SECONDS + timeout))
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
+# mfp_wait_pid PID: wait for a background command and return its status.
+# Long commands run in the background and are waited for, because bash runs
+# a trap (meson's SIGTERM, Ctrl-C) only between commands: "wait" is one it
+# interrupts, a foreground child is not. Background commands get /dev/null as
+# stdin unless told otherwise: "<&0" keeps the caller's.
+mfp_wait_pid() {
+	local pid=$1 rc=0
+	ns_bg_pid "$pid"
+	wait "$pid" || rc=$?
+	return "$rc"
+}
+
+# milliseconds since the epoch (EPOCHREALTIME's radix follows the locale)
+mfp_now_ms() {
+	local t=${EPOCHREALTIME//[!0-9]/}
+	echo $((10#$t / 1000))
+}
+
+# seconds since START (from mfp_now_ms), as "1.23"
+mfp_since() {
+	local ms=$(($(mfp_now_ms) - $1))
+	printf '%d.%02d' $((ms / 1000)) $((ms % 1000 / 10))
+}
+
+# Random data that the receiver must reproduce byte for byte.
+mfp_data() {
+	local name=$1 size=$2 file
+	file="$MFP_DIR/$name"
+	head -c "$size" /dev/urandom >"$file"
+	echo "$file"
+}
+
+mfp_sha() { sha256sum <"$1" | cut -d' ' -f1; }

@@ -1,0 +1,105 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# obs_: what the kernel says. nstat counter snapshots and deltas per
+# namespace, MPTCP sockets and subflows from ss, the path manager's events,
+# tcpdump per path, and the state collected into the artifacts on failure.
+
+# obs_nstat ROLE LABEL: a snapshot of the namespace's counters. -a ignores
+# and -s leaves alone nstat's history file, which is per user and shared by
+# every process; NSTAT_HISTORY points it at our dir all the same.
+obs_nstat() {
+	local role=$1 label=$2
+	NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ns_exec "$role" nstat -asz \
+		>"$MFP_DIR/nstat.$role.$label"
+}
+
+# obs_counter ROLE LABEL NAME: one counter from a snapshot
+obs_counter() {
+	awk -v n="$3" '$1 == n { v = $2 } END { print v + 0 }' "$MFP_DIR/nstat.$1.$2"
+}
+
+# obs_delta ROLE NAME [FROM] [TO]: how far a counter moved between snapshots
+obs_delta() {
+	local role=$1 name=$2 from=${3:-before} to=${4:-after} a b
+	a=$(obs_counter "$role" "$from" "$name")
+	b=$(obs_counter "$role" "$to" "$name")
+	echo $((b - a))
+}
+
+# obs_listening ROLE PORT: something listens on TCP PORT in ROLE
+obs_listening() { [[ -n "$(ns_exec "$1" ss -Hltn "sport = :$2")" ]]; }
+
+# MPTCP sockets with their owners (-p), the connection-level view
+obs_mptcp_socks() { ns_exec "$1" ss -HMnp "${@:2}"; }
+
+# the TCP subflows of MPTCP connections to or from port 22, one per line
+# ("local peer", without the "%dev" ss adds for a socket bound to a device);
+# ss puts a subflow's tcp_info, which names the ULP, on an indented line of
+# its own
+obs_subflows() {
+	ns_exec "$1" ss -Htin state established '( sport = :22 or dport = :22 )' |
+		awk '/^[ \t]/ { if (/tcp-ulp-mptcp/) print conn; next }
+			{ conn = $3 " " $4; gsub(/%[^]:]*/, "", conn) }'
+}
+
+# obs_subflow_bytes ROLE: "local peer bytes_acked bytes_received" for each
+# MPTCP subflow of port 22, from the kernel's tcp_info
+obs_subflow_bytes() {
+	ns_exec "$1" ss -Htin state established '( sport = :22 or dport = :22 )' |
+		awk '/^[ \t]/ {
+				if (!/tcp-ulp-mptcp/) next
+				acked = 0; rcvd = 0
+				for (i = 1; i <= NF; i++) {
+					if ($i ~ /^bytes_acked:/) { sub(/.*:/, "", $i); acked = $i }
+					else if ($i ~ /^bytes_received:/) { sub(/.*:/, "", $i); rcvd = $i }
+				}
+				print conn, acked, rcvd
+				next
+			}
+			{ conn = $3 " " $4; gsub(/%[^]:]*/, "", conn) }'
+}
+
+obs_subflow_count() { obs_subflows "$1" | wc -l; }
+obs_subflows_at_least() {
+	local n
+	n=$(obs_subflow_count "$1") || n=0
+	((${n:-0} >= $2))
+}
+
+obs_monitor_start() {
+	local role=$1
+	[[ ! -e "$MFP_DIR/monitor.$role" ]] || return 0
+	ip -n "$(ns_name "$role")" mptcp monitor </dev/null >"$MFP_DIR/monitor.$role" 2>&1 &
+	ns_bg_pid "$!"
+}
+
+# obs_capture ROLE PATH: headers of every packet on ROLE's path interface;
+# returns once tcpdump is really capturing; once per interface
+obs_capture() {
+	local role=$1 p=$2 log="$MFP_DIR/tcpdump.$1.$2.log"
+	[[ ! -e "$log" ]] || return 0
+	ip netns exec "$(ns_name "$role")" tcpdump -i "eth-$p" -n -s 128 -U -Z root -w "$MFP_DIR/$role-$p.pcap" \
+		</dev/null >"$log" 2>&1 &
+	ns_bg_pid "$!"
+	mfp_wait 10 grep -qs 'listening on' "$log" || mfp_fatal "tcpdump did not start on $role eth-$p"
+}
+
+# what goes into the artifacts folder when a scenario fails; one shell per
+# namespace, because after meson's SIGTERM there is half a second
+obs_collect() {
+	local ns role
+	for ns in "${MFP_NS[@]}"; do
+		role=${ns#mfp-"$MFP_ID"-}
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ip netns exec "$ns" sh -c '
+			nstat -asz >"$1/nstat.$2.at-exit"
+			echo "## ss -tinMap"; ss -tinMap
+			echo "## ip addr"; ip addr
+			echo "## ip route / rules"; ip route; ip -6 route; ip rule; ip -6 rule
+			echo "## ip mptcp"; ip mptcp limits; ip mptcp endpoint
+			echo "## tc"; tc -s qdisc
+			echo "## nft"; nft list ruleset
+		' mfp-collect "$MFP_DIR" "$role" >"$MFP_DIR/state.$role" 2>&1 || true
+	done
+}

@@ -1,0 +1,142 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# ssh_: a real ssh in the cli namespace with the helper under test as its
+# ProxyCommand (through a wrapper that keeps the helper's stderr and exit
+# status); one-shot runs and sessions that stay open while a scenario looks.
+
+# A wrapper around the helper, as the ProxyCommand: it keeps the helper's
+# stderr and exit status per run (ssh reports neither) and leaves stdin and
+# stdout, the socketpair the fd goes through, untouched. ssh signals its
+# ProxyCommand (SIGHUP when a session ends); the wrapper passes that on, so
+# the helper meets the signals it meets in production.
+ssh_wrapper() {
+	local w="$MFP_DIR/proxy-wrap"
+	if [[ ! -x "$w" ]]; then
+		cat >"$w" <<-'EOF'
+			#!/bin/sh
+			tag=$1
+			shift
+			# sh gives a background job /dev/null as stdin before any
+			# redirection is applied, so stdin goes through fd 3
+			exec 3<&0
+			"$@" <&3 3<&- 2>>"$tag.helper.err" &
+			exec 3<&-
+			child=$!
+			trap 'kill -HUP "$child" 2>/dev/null' HUP
+			trap 'kill -TERM "$child" 2>/dev/null' TERM
+			# a trapped signal ends "wait" early: wait until the child is gone
+			while :; do
+				wait "$child"
+				rc=$?
+				kill -0 "$child" 2>/dev/null || break
+			done
+			echo "$rc" >"$tag.helper.rc"
+			exit "$rc"
+		EOF
+		chmod +x "$w"
+	fi
+	echo "$w"
+}
+
+# root's key for the client, made once per scenario
+ssh_key() {
+	[[ -e "$MFP_DIR/client_ed25519" ]] ||
+		ssh-keygen -q -t ed25519 -N '' -C mfp-client -f "$MFP_DIR/client_ed25519"
+}
+
+# ssh_argv TAG HOST: the ssh command line, in the array SSH_ARGV.
+# MFP_HELPER_ARGS adds options for the helper (e.g. "-m require").
+ssh_argv() {
+	local tag=$1 host=$2 wrap
+	wrap=$(ssh_wrapper)
+	ssh_key
+	# IPQoS none: ssh would set IPV6_TCLASS/IP_TOS on the passed socket; that
+	# is a TCP-level option the MPTCP socket may refuse (see
+	# tests/netns/mptcp-two-paths-v6), and it is not what we are testing.
+	SSH_ARGV=(ssh -F none -T
+		-i "$MFP_DIR/client_ed25519"
+		-o IdentitiesOnly=yes -o BatchMode=yes
+		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null
+		-o LogLevel=ERROR -o IPQoS="${MFP_IPQOS:-none}"
+		-o ConnectTimeout=20 -o ServerAliveInterval=0
+		-o ProxyUseFdpass="${MFP_PROXY_FDPASS:-yes}" -p "${MFP_SSH_PORT:-22}"
+		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS ${MFP_HELPER_ARGS:-} %h %p"
+		"root@$host")
+}
+
+# ssh_run TAG HOST [COMMAND...]: one ssh session; stdin is the caller's,
+# stdout goes to TAG.out and ssh's stderr to TAG.ssh.err; returns ssh's
+# status.
+ssh_run() {
+	local tag=$1 host=$2 rc=0
+	shift 2
+	ssh_argv "$tag" "$host"
+	ip netns exec "$(ns_name cli)" timeout -k 5 "${MFP_SSH_TIMEOUT:-60}" "${SSH_ARGV[@]}" "$@" \
+		<&0 >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
+	mfp_wait_pid "$!" || rc=$?
+	return "$rc"
+}
+
+# ssh_open TAG HOST COMMAND...: a session that stays open while the scenario
+# looks at the kernel's sockets; its stdin is a fifo fed with ssh_feed and
+# closed by ssh_close, its stdout goes to TAG.out.
+ssh_open() {
+	local tag=$1 host=$2
+	shift 2
+	ssh_argv "$tag" "$host"
+	rm -f "$MFP_DIR/$tag.in"
+	mkfifo "$MFP_DIR/$tag.in"
+	ip netns exec "$(ns_name cli)" timeout -k 5 "${MFP_SSH_TIMEOUT:-60}" "${SSH_ARGV[@]}" "$@" \
+		<"$MFP_DIR/$tag.in" >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
+	MFP_SESSION_PID=$!
+	ns_bg_pid "$MFP_SESSION_PID"
+	exec {MFP_SESSION_FD}>"$MFP_DIR/$tag.in"
+}
+
+ssh_feed() {
+	cat "$1" >&"$MFP_SESSION_FD" &
+	mfp_wait_pid "$!"
+}
+
+# wait until the session's output has a line matching PATTERN; give up at
+# once when ssh is gone
+ssh_expect() {
+	local tag=$1 pattern=$2 timeout=${3:-30}
+	mfp_wait "$timeout" ssh_output_has "$tag" "$pattern" && grep -qs -- "$pattern" "$MFP_DIR/$tag.out"
+}
+
+ssh_output_has() {
+	grep -qs -- "$2" "$MFP_DIR/$1.out" && return 0
+	kill -0 "$MFP_SESSION_PID" 2>/dev/null || return 0
+	return 1
+}
+
+# close the session's stdin and return ssh's status
+ssh_close() {
+	local rc=0
+	exec {MFP_SESSION_FD}>&-
+	MFP_SESSION_FD=""
+	wait "$MFP_SESSION_PID" || rc=$?
+	MFP_SESSION_PID=""
+	return "$rc"
+}
+
+# ssh_push TAG HOST FILE [TIMEOUT]: open a session, send FILE, and wait
+# until the server has hashed all of it. The session stays open so that the
+# scenario can look at the sockets (ssh_close ends it).
+ssh_push() {
+	local tag=$1 host=$2 file=$3 size
+	size=$(stat -c %s "$file")
+	ssh_open "$tag" "$host" "head -c $size | sha256sum; exec cat >/dev/null"
+	# a dead ssh shows up as a missing hash, not as a failed write
+	ssh_feed "$file" || true
+	ssh_expect "$tag" ' -$' "${4:-60}"
+}
+
+# the hash that the server computed in ssh_push
+ssh_remote_sha() { awk 'NR == 1 { print $1 }' "$MFP_DIR/$1.out" 2>/dev/null || true; }
+
+# the helper's exit status and stderr for one run
+ssh_helper_rc() { cat "$MFP_DIR/$1.helper.rc" 2>/dev/null || echo none; }
+ssh_helper_err() { cat "$MFP_DIR/$1.helper.err" 2>/dev/null || true; }

@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# sshd_: a real /usr/sbin/sshd in the srv namespace, from a config, host key
+# and authorized key generated in the work dir; MPTCP through mptcpize.
+
+# sshd_start [mptcp|tcp]: a real sshd in srv, from a config generated here,
+# with its own host key and root's authorized key in the work dir.
+sshd_start() {
+	local mode=${1:-mptcp} dir="$MFP_DIR/sshd" srv pid
+	srv=$(ns_name srv)
+	mkdir -p "$dir"
+	# privilege separation wants this directory; it is a plain empty dir
+	[[ -d /run/sshd ]] || mkdir -m 0755 /run/sshd
+	# without PAM, sshd refuses a locked account ("!" in shadow) even for a key
+	if [[ "$(getent shadow root | cut -d: -f2)" == '!'* ]]; then
+		mfp_skip "root's account is locked (shadow '!'): sshd with UsePAM no refuses it"
+	fi
+	ssh-keygen -q -t ed25519 -N '' -C mfp-host -f "$dir/host_ed25519"
+	ssh_key
+	cp "$MFP_DIR/client_ed25519.pub" "$dir/authorized_keys"
+	cat >"$dir/sshd_config" <<-EOF
+		Port 22
+		ListenAddress 0.0.0.0
+		ListenAddress ::
+		HostKey $dir/host_ed25519
+		AuthorizedKeysFile $dir/authorized_keys
+		PidFile none
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		UseDNS no
+		PrintMotd no
+		PrintLastLog no
+		X11Forwarding no
+		AcceptEnv none
+		LogLevel VERBOSE
+	EOF
+	case "$mode" in
+	mptcp)
+		# mptcpize turns sshd's TCP sockets into MPTCP ones (LD_PRELOAD)
+		ip netns exec "$srv" mptcpize run "$MFP_SSHD" -D -e -f "$dir/sshd_config" \
+			</dev/null >>"$MFP_DIR/sshd.log" 2>&1 &
+		;;
+	tcp)
+		ip netns exec "$srv" "$MFP_SSHD" -D -e -f "$dir/sshd_config" \
+			</dev/null >>"$MFP_DIR/sshd.log" 2>&1 &
+		;;
+	*) mfp_fatal "sshd_start: mode '$mode'" ;;
+	esac
+	pid=$!
+	ns_bg_pid "$pid"
+	if ! mfp_wait 10 sshd_listening "$mode"; then
+		kill -0 "$pid" 2>/dev/null || mfp_fatal "sshd exited (see $MFP_DIR/sshd.log)"
+		mfp_fatal "sshd not listening after 10 s"
+	fi
+}
+
+# ready when the kernel shows the listener, for both families; with mptcp the
+# listener must be an MPTCP one or the scenario would test nothing
+sshd_listening() {
+	local kind=-t l4 l6
+	[[ "$1" != mptcp ]] || kind=-M
+	l4=$(ns_exec srv ss -Hln -f inet "$kind" 'sport = :22' 2>/dev/null | wc -l)
+	l6=$(ns_exec srv ss -Hln -f inet6 "$kind" 'sport = :22' 2>/dev/null | wc -l)
+	((l4 > 0 && l6 > 0))
+}
