@@ -39,8 +39,10 @@ static bool judge_mptcp(const struct options *opts, const struct dial_result *co
 	char where[NI_MAXHOST + 16];
 	dial_format_addr((const struct sockaddr *)&conn->peer, conn->peer_len, where,
 			 sizeof(where));
-	enum mptcp_status status = mptcp_status_of(conn->fd, conn->opened_as_mptcp);
-	log_info("%s: %s", where, mptcp_status_name(status));
+	enum mptcp_evidence evidence;
+	enum mptcp_status status = mptcp_status_of(conn->fd, conn->opened_as_mptcp, &evidence);
+	log_info("%s: %s (evidence: %s)", where, mptcp_status_name(status),
+		 mptcp_evidence_name(evidence));
 
 	if (status == MPTCP_STATUS_ACTIVE) {
 		mptcp_describe(conn->fd);

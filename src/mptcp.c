@@ -61,13 +61,30 @@ static bool kernel_info_proves_status(void)
 	return uname(&u) == 0 && mptcp_info_proves_status(u.release);
 }
 
-enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp)
+const char *mptcp_evidence_name(enum mptcp_evidence evidence)
 {
+	switch (evidence) {
+	case MPTCP_EVIDENCE_SOCKET:
+		return "a plain TCP socket";
+	case MPTCP_EVIDENCE_TCP_IS_MPTCP:
+		return "TCP_IS_MPTCP";
+	case MPTCP_EVIDENCE_MPTCP_INFO:
+		return "MPTCP_INFO";
+	case MPTCP_EVIDENCE_NONE:
+		break;
+	}
+	return "none";
+}
+
+static enum mptcp_status status_from(int fd, bool opened_as_mptcp, enum mptcp_evidence *evidence)
+{
+	*evidence = MPTCP_EVIDENCE_SOCKET;
 	if (!opened_as_mptcp)
 		return MPTCP_STATUS_TCP;
 
 	int is_mptcp = 0;
 	socklen_t len = sizeof(is_mptcp);
+	*evidence = MPTCP_EVIDENCE_TCP_IS_MPTCP;
 	if (getsockopt(fd, SOL_TCP, TCP_IS_MPTCP, &is_mptcp, &len) == 0)
 		return is_mptcp ? MPTCP_STATUS_ACTIVE : MPTCP_STATUS_FALLBACK;
 
@@ -79,13 +96,22 @@ enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp)
 	len = sizeof(info);
 	int rc = getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &info, &len);
 	int err = errno;
+	*evidence = MPTCP_EVIDENCE_NONE;
 	if (!kernel_info_proves_status())
 		return MPTCP_STATUS_UNKNOWN;
+	*evidence = MPTCP_EVIDENCE_MPTCP_INFO;
 	if (rc == 0)
 		return MPTCP_STATUS_ACTIVE;
 	if (err == EOPNOTSUPP || err == ENOPROTOOPT)
 		return MPTCP_STATUS_FALLBACK;
+	*evidence = MPTCP_EVIDENCE_NONE;
 	return MPTCP_STATUS_UNKNOWN;
+}
+
+enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp, enum mptcp_evidence *evidence)
+{
+	enum mptcp_evidence ignored;
+	return status_from(fd, opened_as_mptcp, evidence ? evidence : &ignored);
 }
 
 const char *mptcp_path_advice(const struct mptcp_info_prefix *info)

@@ -32,7 +32,18 @@ bool mptcp_unavailable(int err);
 /* Why, in words that name what to change; NULL when err is not such a reason. */
 const char *mptcp_unavailable_reason(int err);
 
-enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp);
+/* What a verdict rests on; kernels differ in what they can tell, and a
+ * person reproducing a bug needs to know which witness spoke. */
+enum mptcp_evidence {
+	MPTCP_EVIDENCE_NONE,		/* no witness on this kernel */
+	MPTCP_EVIDENCE_SOCKET,		/* opened as plain TCP: nothing to ask */
+	MPTCP_EVIDENCE_TCP_IS_MPTCP,	/* getsockopt(SOL_TCP, TCP_IS_MPTCP), 6.10+ */
+	MPTCP_EVIDENCE_MPTCP_INFO,	/* getsockopt(SOL_MPTCP, MPTCP_INFO), 5.16+ */
+};
+
+/* The verdict on fd; *evidence (may be NULL) says what it rests on. */
+enum mptcp_status mptcp_status_of(int fd, bool opened_as_mptcp, enum mptcp_evidence *evidence);
+const char *mptcp_evidence_name(enum mptcp_evidence evidence);
 /* Does a failing MPTCP_INFO mean "fell back" on this kernel release? */
 bool mptcp_info_proves_status(const char *release);
 const char *mptcp_status_name(enum mptcp_status status);

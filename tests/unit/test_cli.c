@@ -151,7 +151,7 @@ ParameterizedTest(struct mode_case *c, cli, each_mode_outcome)
 	if (c->passed_proto) {
 		cr_assert(r.passed_fd >= 0, "no connection passed");
 		cr_expect_eq(protocol_of(r.passed_fd), c->passed_proto);
-		int status = mptcp_status_of(r.passed_fd, protocol_of(r.passed_fd) == IPPROTO_MPTCP);
+		int status = mptcp_status_of(r.passed_fd, protocol_of(r.passed_fd) == IPPROTO_MPTCP, NULL);
 		if (c->listener == IPPROTO_MPTCP && c->passed_proto == IPPROTO_MPTCP)
 			cr_expect_eq(status, MPTCP_STATUS_ACTIVE);
 		close(r.passed_fd);

@@ -157,7 +157,10 @@ Test(dial, mptcp_listener_gives_mptcp)
 	dial_listener(&d, IPPROTO_MPTCP, &o);
 	cr_expect(d.r.opened_as_mptcp);
 	cr_expect(!d.r.rescued);
-	cr_expect_eq(mptcp_status_of(d.r.fd, d.r.opened_as_mptcp), MPTCP_STATUS_ACTIVE);
+	enum mptcp_evidence evidence = MPTCP_EVIDENCE_NONE;
+	cr_expect_eq(mptcp_status_of(d.r.fd, d.r.opened_as_mptcp, &evidence), MPTCP_STATUS_ACTIVE);
+	/* a verdict that is not "unknown" always names a kernel witness */
+	cr_expect(evidence == MPTCP_EVIDENCE_TCP_IS_MPTCP || evidence == MPTCP_EVIDENCE_MPTCP_INFO);
 	undial(&d);
 }
 
@@ -167,7 +170,10 @@ Test(dial, tcp_listener_is_detected_as_fallback)
 	struct dialed d;
 	dial_listener(&d, IPPROTO_TCP, &o);
 	cr_expect(d.r.opened_as_mptcp);
-	cr_expect_eq(mptcp_status_of(d.r.fd, d.r.opened_as_mptcp), MPTCP_STATUS_FALLBACK);
+	enum mptcp_evidence evidence = MPTCP_EVIDENCE_NONE;
+	cr_expect_eq(mptcp_status_of(d.r.fd, d.r.opened_as_mptcp, &evidence), MPTCP_STATUS_FALLBACK);
+	/* a verdict that is not "unknown" always names a kernel witness */
+	cr_expect(evidence == MPTCP_EVIDENCE_TCP_IS_MPTCP || evidence == MPTCP_EVIDENCE_MPTCP_INFO);
 	undial(&d);
 }
 

@@ -32,7 +32,9 @@ Test(mptcp, path_advice)
 
 Test(mptcp, plain_tcp_socket_is_tcp_without_asking)
 {
-	cr_expect_eq(mptcp_status_of(-1, false), MPTCP_STATUS_TCP);
+	enum mptcp_evidence evidence = MPTCP_EVIDENCE_NONE;
+	cr_expect_eq(mptcp_status_of(-1, false, &evidence), MPTCP_STATUS_TCP);
+	cr_expect_eq(evidence, MPTCP_EVIDENCE_SOCKET);
 }
 
 Test(mptcp, closed_descriptor_has_no_evidence)
@@ -40,7 +42,10 @@ Test(mptcp, closed_descriptor_has_no_evidence)
 	/* A descriptor that answers nothing: never claim MPTCP without proof.
 	 * (The verdict is meaningful only after connect: an unconnected MPTCP
 	 * socket reports TCP_IS_MPTCP = 1.) */
-	cr_expect_eq(mptcp_status_of(-1, true), MPTCP_STATUS_UNKNOWN);
+	enum mptcp_evidence evidence = MPTCP_EVIDENCE_TCP_IS_MPTCP;
+	cr_expect_eq(mptcp_status_of(-1, true, &evidence), MPTCP_STATUS_UNKNOWN);
+	cr_expect_eq(evidence, MPTCP_EVIDENCE_NONE);
+	cr_expect_str_eq(mptcp_evidence_name(evidence), "none");
 }
 
 Test(mptcp, info_is_evidence_only_from_5_16)
