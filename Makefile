@@ -13,7 +13,7 @@ KERNEL ?= host
 KERNELS ?= host 6.12 6.1
 SUITE ?= netns
 
-.PHONY: all deps build-deps setup check matrix demo bench install clean
+.PHONY: all deps build-deps setup check matrix demo bench deb install clean
 
 all: setup
 	meson compile -C $(BUILD)
@@ -47,8 +47,15 @@ matrix: deps all
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
+# numbers and SVG charts (under $(BUILD)), never verdicts; BENCH_RUNS and
+# BENCH_MIB ask for more rounds and bigger transfers, BENCH_PEER adds another
+# helper to path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
+
+# the Debian package, $(BUILD)/mptcp-fdpass_VERSION_ARCH.deb, checked by lintian
+deb:
+	@./ci/deb $(BUILD)
 
 install: all
 	meson install -C $(BUILD)
