@@ -25,6 +25,13 @@ mfp_skip() {
 	exit 77
 }
 
+# The kernel lacks the feature a scenario is about (learnt by probing, never
+# from the version number): nothing to test, and nothing wrong with the
+# kernel or the machine, so this is exit 77 even under CI=true.
+mfp_not_applicable() {
+	printf '[%s] SKIP: not applicable on this kernel: %s\n' "$MFP_NAME" "$*"
+	exit 77
+}
 
 mfp_require_tools() {
 	local tool
