@@ -80,14 +80,15 @@ symptom_reset_after() {
 		'tcp flags & rst == 0' counter reject with tcp reset
 }
 
-# symptom_cut_after_bytes PATH BYTES: a transfer from the client is cut once
-# more than BYTES went through: both ends get a reset (the client on its next
-# data packet, the server on its next ACK), and nothing more passes
+# symptom_cut_after_bytes PATH BYTES: a transfer from the client is cut
+# once more than BYTES went through: the server's next packet is dropped
+# and the server gets a reset instead, so it sees the stream end early; the
+# server's own resets pass, so the client hears of it too
 symptom_cut_after_bytes() {
 	local p=$1 bytes=$2
 	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
-	fault_rule "$p" symptom-cut ct original bytes '>' "$bytes" meta l4proto tcp \
-		counter reject with tcp reset
+	fault_rule "$p" symptom-cut ct direction reply ct original bytes '>' "$bytes" \
+		'tcp flags & rst == 0' counter reject with tcp reset
 }
 
 # symptom_stall PATH: nothing gets through any more (TCP), in either
