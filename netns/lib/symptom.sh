@@ -63,6 +63,22 @@ symptom_counter_exists() {
 		awk -v n="$2" '$1 == n { f = 1 } END { exit !f }'
 }
 
+# symptom_netstat ROLE NAME: the current value of a TcpExt or MPTcpExt
+# counter (NAME without the prefix) in ROLE's namespace, read directly: cheap
+# enough to poll, where an nstat snapshot is not
+symptom_netstat() {
+	ns_exec "$1" cat /proc/net/netstat | awk -v want="$2" '
+		$1 == "TcpExt:" || $1 == "MPTcpExt:" {
+			if (!(($1) in seen)) { seen[$1] = 1; for (i = 2; i <= NF; i++) name[$1, i] = $i; next }
+			for (i = 2; i <= NF; i++) if (name[$1, i] == want) { print $i; found = 1 }
+		}
+		END { if (!found) print 0 }'
+}
+
+# symptom_netstat_reached ROLE NAME N: that counter is at least N (for
+# mfp_wait)
+symptom_netstat_reached() { (($(symptom_netstat "$1" "$2") >= $3)); }
+
 # symptom_sysctl_exists ROLE NAME: the sysctl exists in ROLE's namespace
 # (net.mptcp.* are per namespace: probed where they will be used)
 symptom_sysctl_exists() { ns_exec "$1" test -e "/proc/sys/${2//.//}"; }
