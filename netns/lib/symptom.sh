@@ -83,6 +83,26 @@ symptom_netstat_reached() { (($(symptom_netstat "$1" "$2") >= $3)); }
 # (net.mptcp.* are per namespace: probed where they will be used)
 symptom_sysctl_exists() { ns_exec "$1" test -e "/proc/sys/${2//.//}"; }
 
+# --- faults that fault.sh does not have --------------------------------
+
+# symptom_drop_plain_syns PATH N: the first N SYNs without the MPTCP option
+# that cross PATH's router are lost (with drop-mptcp-syn: all MP_CAPABLE
+# SYNs and the kernel's first plain retries are lost, whatever the number
+# of MP_CAPABLE retransmissions of this kernel)
+symptom_drop_plain_syns() {
+	fault_rule "$1" drop-plain-syns 'tcp flags & (syn | ack) == syn' tcp option mptcp missing \
+		numgen inc mod 1000000 '<' "$2" counter drop
+}
+
+# symptom_remove NAME PATH: remove a fault of this file (fault_remove knows
+# only fault.sh's names)
+symptom_remove() {
+	local handle
+	for handle in $(fault_handles "$2" "$1"); do
+		ip netns exec "$(ns_name "rtr$2")" nft delete rule inet mfp forward_faults handle "$handle"
+	done
+}
+
 # --- faults that only symptom mode needs -------------------------------
 
 # symptom_reset_after PATH N: the connection is reset once it is under way:
