@@ -25,10 +25,9 @@ mfp_skip() {
 	exit 77
 }
 
-
-# The kernel lacks the feature under test (a counter, a sysctl, a socket
-# option), found by probing it, never by its version: nothing to say about
-# this kernel, which is allowed in CI too. REASON names the feature.
+# The kernel lacks the feature a scenario is about (learnt by probing, never
+# from the version number): nothing to test, and nothing wrong with the
+# kernel or the machine, so this is exit 77 even under CI=true.
 mfp_not_applicable() {
 	printf '[%s] SKIP: not applicable on this kernel: %s\n' "$MFP_NAME" "$*"
 	exit 77
