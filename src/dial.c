@@ -89,15 +89,20 @@ static const struct addrinfo *next_of_family(const struct addrinfo **cursor, int
 
 size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size_t max)
 {
-	const struct addrinfo *v6 = list, *v4 = list;
+	/* RFC 8305 section 4: the first family is that of the first address of
+	 * the RFC 6724-sorted list (getaddrinfo sorted it; /etc/gai.conf may
+	 * have changed the order), then the families alternate. */
+	int first = list && list->ai_family == AF_INET ? AF_INET : AF_INET6;
+	int second = first == AF_INET ? AF_INET6 : AF_INET;
+	const struct addrinfo *c1 = list, *c2 = list;
 	size_t n = 0;
 	bool more = true;
 
 	while (more && n < max) {
 		more = false;
 		const struct addrinfo *picks[2] = {
-			next_of_family(&v6, AF_INET6),
-			next_of_family(&v4, AF_INET),
+			next_of_family(&c1, first),
+			next_of_family(&c2, second),
 		};
 		for (size_t i = 0; i < 2; i++) {
 			if (!picks[i])
@@ -416,10 +421,11 @@ static void finish(const struct race *race, struct attempt *winner, int64_t star
 static void report_failure(const struct options *opts, const struct race *race,
 			   enum dial_error error, int64_t started)
 {
+	char took[32];
+	options_format_seconds(dial_now_ms() - started, took, sizeof(took));
 	if (error == DIAL_ERR_TIMEOUT)
-		log_error("cannot connect to %s port %s: timed out after %.3g s",
-			  opts->host, opts->port_text,
-			  (double)(dial_now_ms() - started) / 1000.0);
+		log_error("cannot connect to %s port %s: timed out after %s s",
+			  opts->host, opts->port_text, took);
 	else
 		log_error("cannot connect to %s port %s: %s", opts->host, opts->port_text,
 			  race->last_errno ? strerror(race->last_errno) : "no usable address");
@@ -604,8 +610,17 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 
 	int rc = resolve(opts, deadline_ms, &list);
 	if (rc == RESOLVE_TIMED_OUT) {
-		log_error("cannot resolve '%s': timed out after %.3g s", opts->host,
-			  (double)(dial_now_ms() - started) / 1000.0);
+		char took[32];
+		options_format_seconds(dial_now_ms() - started, took, sizeof(took));
+		log_error("cannot resolve '%s': timed out after %s s", opts->host, took);
+		return DIAL_ERR_TIMEOUT;
+	}
+	/* The resolver's own timeouts ran out (no -t, or a -t longer than
+	 * them): the same "no answer in time" as above, so the same exit 69;
+	 * 68 stays for a name that the DNS says does not exist. */
+	if (rc == EAI_AGAIN) {
+		log_error("cannot resolve '%s'%s: no answer in time (%s)", opts->host,
+			  family_suffix(opts->family), gai_strerror(rc));
 		return DIAL_ERR_TIMEOUT;
 	}
 	if (rc == EAI_MEMORY) {

@@ -41,8 +41,9 @@ enum dial_error dial_addresses(const struct options *opts, const struct addrinfo
 
 int64_t dial_now_ms(void);
 
-/* Happy Eyeballs order: IPv6 and IPv4 alternate, IPv6 first, each family in
- * resolver order; duplicates dropped. Fills out[] and returns how many. */
+/* Happy Eyeballs order: the family of the resolver's first address first,
+ * then IPv6 and IPv4 alternate, each family in resolver order; duplicates
+ * dropped. Fills out[] and returns how many. */
 size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size_t max);
 
 /* How long poll() may sleep: until the next attempt is due, a rescue is due,

@@ -118,18 +118,30 @@ static void occupy_std_fds(void)
 	}
 }
 
+static int write_failed(const char *what)
+{
+	log_error("cannot write %s to stdout: %s", what, strerror(errno));
+	return EX_OSERR;
+}
+
 int main(int argc, char *argv[])
 {
 	struct options opts;
 
 	occupy_std_fds();
+	/* A vanished reader must be an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 
+	/* Help or version that did not reach its reader is not a success
+	 * (GNU's rule too: `--help > /dev/full` fails). */
 	switch (options_parse(argc, argv, &opts)) {
 	case PARSE_HELP:
-		options_usage(STDOUT_FILENO);
+		if (!options_usage(STDOUT_FILENO))
+			return write_failed("the help");
 		return EX_OK;
 	case PARSE_VERSION:
-		printf("%s %s\n", PROGRAM_NAME, PROGRAM_VERSION);
+		if (dprintf(STDOUT_FILENO, "%s %s\n", PROGRAM_NAME, PROGRAM_VERSION) < 0)
+			return write_failed("the version");
 		return EX_OK;
 	case PARSE_USAGE:
 		return EX_USAGE;
@@ -137,8 +149,6 @@ int main(int argc, char *argv[])
 		break;
 	}
 	log_set_level(opts.log_level);
-	/* A vanished reader must be an error we report, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
 
 	struct dial_result conn;
 	enum dial_error error = dial(&opts, &conn);
