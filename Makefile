@@ -7,7 +7,7 @@ NETNS_JOBS ?= 4
 
 BIN = $(BUILD)/src/mptcp-fdpass
 
-.PHONY: all deps build-deps setup check demo bench install clean
+.PHONY: all deps build-deps setup check demo bench fuzz install clean
 
 all: setup
 	meson compile -C $(BUILD)
@@ -35,6 +35,18 @@ demo: deps all
 
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
+
+# libFuzzer targets under ASan + UBSan (with float-cast-overflow), built by
+# clang in a build directory of their own; README "Fuzzing" for campaigns.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@./ci/deps fuzz
+	@if [ ! -f $(FUZZ_BUILD)/build.ninja ]; then \
+		CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false; \
+	fi
+	meson compile -C $(FUZZ_BUILD)
+	./tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 install: all
 	meson install -C $(BUILD)
