@@ -150,6 +150,15 @@ int main(int argc, char *argv[])
 	}
 	log_set_level(opts.log_level);
 
+	/* Before any traffic: a listening socket on stdio would have us wait
+	 * forever for a reader that is not there. */
+	int unusable = handoff_check_stdio();
+	if (unusable >= 0) {
+		log_error("%s is a listening socket: it can carry neither the connection "
+			  "nor its bytes", unusable == STDOUT_FILENO ? "stdout" : "stdin");
+		return EX_OSERR;
+	}
+
 	struct dial_result conn;
 	enum dial_error error = dial(&opts, &conn);
 	if (error != DIAL_OK)
