@@ -16,7 +16,8 @@ enum dial_error {
 	DIAL_ERR_RESOLVE,	/* the name does not resolve */
 	DIAL_ERR_CONNECT,	/* every address refused, unreachable or failed */
 	DIAL_ERR_TIMEOUT,	/* the --timeout deadline passed */
-	DIAL_ERR_NO_MPTCP,	/* require mode, and the kernel cannot make MPTCP sockets */
+	DIAL_ERR_NO_MPTCP,	/* require mode: the kernel cannot make MPTCP sockets, or
+				 * MPTCP SYNs were reset where plain TCP connects */
 	DIAL_ERR_SYSTEM,	/* out of memory or descriptors */
 };
 
@@ -26,6 +27,7 @@ struct dial_result {
 	socklen_t peer_len;
 	bool opened_as_mptcp;
 	bool rescued;			/* plain TCP won against unanswered MPTCP SYNs */
+	bool reset_rescued;		/* plain TCP after MPTCP SYNs were reset */
 	int mptcp_refused_errno;	/* socket(IPPROTO_MPTCP) failed so; 0 if not */
 	int64_t elapsed_ms;		/* from the start of dial() */
 };

@@ -69,6 +69,9 @@ static bool judge_mptcp(const struct options *opts, const struct dial_result *co
 		log_warn("MPTCP SYNs to %s went unanswered for %.1f s (a middlebox may drop "
 			 "them); connected over plain TCP instead", where,
 			 (double)opts->rescue_delay_ms / 1000.0);
+	else if (conn->reset_rescued)
+		log_warn("MPTCP SYNs to %s were refused with a reset by something that lets "
+			 "plain TCP through; connected over plain TCP instead", where);
 	else if (status == MPTCP_STATUS_FALLBACK)
 		log_warn("%s did not negotiate MPTCP (the server lacks MPTCP, or a middlebox "
 			 "removed the option): fell back to plain TCP", where);

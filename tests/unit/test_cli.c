@@ -374,3 +374,24 @@ Test(cli, a_long_timeout_is_printed_in_plain_seconds)
 	cr_expect(strstr(r.err, "to 86400 seconds"), "%s", r.err);
 	cr_expect_null(strstr(r.err, "e+"), "%s", r.err);
 }
+
+Test(cli, mptcp_refused_with_a_reset_gets_one_tcp_attempt)
+{
+	/* Nothing listens: the MPTCP SYN is answered with a reset, one plain
+	 * TCP attempt follows at once, is refused too, and that is exit 69 in
+	 * both modes. (A reset for MPTCP alone needs a firewall rule: the
+	 * mptcp-syn-reset netns scenario.) */
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", refused_port());
+	const char *modes[] = { "prefer", "require" };
+	for (size_t i = 0; i < 2; i++) {
+		struct run r;
+		run_connector(&r, ARGS("-v", "-m", modes[i], "127.0.0.1", port_text));
+		cr_expect_eq(r.status, 69, "%s: %s", modes[i], r.err);
+		cr_expect(strstr(r.err, "over TCP: the MPTCP SYN was answered with a reset"),
+			  "%s: %s", modes[i], r.err);
+	}
+	struct run r;
+	run_connector(&r, ARGS("-v", "-m", "off", "127.0.0.1", port_text));
+	cr_expect_null(strstr(r.err, "answered with a reset"), "no MPTCP, no retry: %s", r.err);
+}
