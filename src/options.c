@@ -53,6 +53,7 @@ bool options_usage(int fd)
 		"      --rescue-delay=SECONDS  race plain TCP when MPTCP SYNs go unanswered this\n"
 		"                           long (prefer mode; default 1.5; 0 turns it off)\n"
 		"  -b, --bind=ADDRESS       source address of the first subflow\n"
+		"                           (link-local with its zone: fe80::1%%eth0)\n"
 		"  -I, --interface=IFNAME   bind the first subflow to this interface\n"
 		"      --no-keepalive       do not turn on SO_KEEPALIVE on the connection\n"
 		"  -q, --quiet              print errors only\n"
@@ -62,8 +63,9 @@ bool options_usage(int fd)
 		"\n"
 		"Without ProxyUseFdpass (stdin and stdout are not a socket), the bytes are\n"
 		"relayed instead.\n"
-		"Exit: 0 handed over, 64 usage, 68 unknown host, 69 cannot connect,\n"
-		"71 cannot hand over, 76 MPTCP required but not negotiated.\n",
+		"MPTCP SYNs answered with a reset get one plain TCP attempt at once.\n"
+		"Exit: 0 handed over, 64 usage, 68 unknown host, 69 cannot connect\n"
+		"(or timed out), 71 cannot hand over, 76 MPTCP required but not negotiated.\n",
 		PROGRAM_NAME, PROGRAM_NAME);
 	return n > 0;
 }
