@@ -663,15 +663,10 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 		char took[32];
 		options_format_seconds(dial_now_ms() - started, took, sizeof(took));
 		log_error("cannot resolve '%s': timed out after %s s", opts->host, took);
-		return DIAL_ERR_TIMEOUT;
-	}
-	/* The resolver's own timeouts ran out (no -t, or a -t longer than
-	 * them): the same "no answer in time" as above, so the same exit 69;
-	 * 68 stays for a name that the DNS says does not exist. */
-	if (rc == EAI_AGAIN) {
-		log_error("cannot resolve '%s'%s: no answer in time (%s)", opts->host,
-			  family_suffix(opts->family), gai_strerror(rc));
-		return DIAL_ERR_TIMEOUT;
+		/* The same exit as when the resolver gives up by itself
+		 * (EAI_AGAIN, below): a name that got no answer did not
+		 * resolve, whoever ran out of patience. */
+		return DIAL_ERR_RESOLVE;
 	}
 	if (rc == EAI_MEMORY) {
 		log_error("cannot resolve '%s': out of memory", opts->host);

@@ -64,8 +64,8 @@ bool options_usage(int fd)
 		"Without ProxyUseFdpass (stdin and stdout are not a socket), the bytes are\n"
 		"relayed instead.\n"
 		"MPTCP SYNs answered with a reset get one plain TCP attempt at once.\n"
-		"Exit: 0 handed over, 64 usage, 68 unknown host, 69 cannot connect\n"
-		"(or timed out), 71 cannot hand over, 76 MPTCP required but not negotiated.\n",
+		"Exit: 0 handed over, 64 usage, 68 host does not resolve, 69 cannot connect,\n"
+		"71 cannot hand over, 76 MPTCP required but not negotiated.\n",
 		PROGRAM_NAME, PROGRAM_NAME);
 	return n > 0;
 }
