@@ -31,6 +31,10 @@ static const char *const kind_names[KINDS] = {
 	"listening socket", "closed",
 };
 
+/* How long to wait for what must happen: a hang detector, not a speed
+ * bound (CI also runs this suite with the helper under valgrind). */
+#define PATIENCE_MS 30000
+
 #define UP "upward bytes"	/* what stdin holds; no newline: a tty adds none */
 #define DOWN "downward bytes"	/* what the server sends */
 
@@ -206,7 +210,7 @@ ParameterizedTest(struct combo *c, stdio, every_stdin_with_every_stdout)
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		alarm(10);	/* survives exec: a hang fails as SIGALRM */
+		alarm(PATIENCE_MS / 1000 + 10);	/* survives exec: a hang fails as SIGALRM */
 		dup2(err[1], STDERR_FILENO);
 		if (in.child >= 0)
 			dup2(in.child, STDIN_FILENO);
@@ -230,7 +234,7 @@ ParameterizedTest(struct combo *c, stdio, every_stdin_with_every_stdout)
 	struct pollfd incoming = { .fd = l, .events = POLLIN };
 	int server = -1;
 	if (want != REFUSE) {
-		cr_assert_eq(poll(&incoming, 1, 5000), 1, "%s -> %s: never connected", in_name,
+		cr_assert_eq(poll(&incoming, 1, PATIENCE_MS), 1, "%s -> %s: never connected", in_name,
 			     out_name);
 		server = accept(l, NULL, NULL);
 		cr_assert(server >= 0);
@@ -239,11 +243,11 @@ ParameterizedTest(struct combo *c, stdio, every_stdin_with_every_stdout)
 	if (want == RELAY) {
 		cr_assert(write(server, DOWN, strlen(DOWN)) == (ssize_t)strlen(DOWN));
 		shutdown(server, SHUT_WR);
-		read_for(server, up, sizeof(up), 5000, true);
+		read_for(server, up, sizeof(up), PATIENCE_MS, true);
 	}
 	if (want == PASS) {
 		int channel = c->out == SOCKETPAIR ? out.ours : in.ours;
-		int passed = recv_fd(channel, 5000);
+		int passed = recv_fd(channel, PATIENCE_MS);
 		cr_expect(passed >= 0, "%s -> %s: nothing passed", in_name, out_name);
 		if (passed >= 0) {
 			cr_assert(write(server, "x", 1) == 1);
@@ -256,7 +260,7 @@ ParameterizedTest(struct combo *c, stdio, every_stdin_with_every_stdout)
 	}
 
 	char errors[2048];
-	read_for(err[0], errors, sizeof(errors), 10000, true);
+	read_for(err[0], errors, sizeof(errors), 2 * PATIENCE_MS, true);
 	int status;
 	cr_assert(waitpid(pid, &status, 0) == pid);
 	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -307,7 +311,7 @@ Test(stdio, one_tcp_socket_on_stdin_and_stdout_ends_like_inetd)
 	pid_t pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		alarm(10);
+		alarm(PATIENCE_MS / 1000 + 10);
 		dup2(sock, STDIN_FILENO);
 		dup2(sock, STDOUT_FILENO);
 		for (int fd = 3; fd < 64; fd++)
@@ -317,17 +321,17 @@ Test(stdio, one_tcp_socket_on_stdin_and_stdout_ends_like_inetd)
 		_exit(127);
 	}
 	struct pollfd incoming = { .fd = l, .events = POLLIN };
-	cr_assert_eq(poll(&incoming, 1, 5000), 1);
+	cr_assert_eq(poll(&incoming, 1, PATIENCE_MS), 1);
 	int server = accept(l, NULL, NULL);
 	cr_assert(write(server, DOWN, strlen(DOWN)) == (ssize_t)strlen(DOWN));
 	shutdown(server, SHUT_WR);
 	char down[256];
-	read_for(client, down, sizeof(down), 5000, true);
+	read_for(client, down, sizeof(down), PATIENCE_MS, true);
 	cr_expect_str_eq(down, DOWN, "the client got the bytes and then EOF");
 	cr_assert(write(client, UP, strlen(UP)) == (ssize_t)strlen(UP));
 	shutdown(client, SHUT_WR);
 	char up[256];
-	read_for(server, up, sizeof(up), 5000, true);
+	read_for(server, up, sizeof(up), PATIENCE_MS, true);
 	cr_expect_str_eq(up, UP);
 	int status;
 	cr_assert(waitpid(pid, &status, 0) == pid);
@@ -354,7 +358,7 @@ Test(stdio, next_writer_on_the_same_pipe_is_not_broken)
 	FILE *p = popen(cmd, "r");
 	cr_assert(p);
 	struct pollfd incoming = { .fd = l, .events = POLLIN };
-	cr_assert_eq(poll(&incoming, 1, 5000), 1);
+	cr_assert_eq(poll(&incoming, 1, PATIENCE_MS), 1);
 	close(accept(l, NULL, NULL));	/* the server ends the session at once */
 	long count = -1;
 	cr_expect_eq(fscanf(p, "%ld", &count), 1);
