@@ -13,7 +13,7 @@ KERNEL ?= host
 KERNELS ?= host 6.12 6.1
 SUITE ?= netns
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz install clean
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
 
 all: setup
 	meson compile -C $(BUILD)
@@ -47,6 +47,9 @@ matrix: deps all
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
+# numbers and SVG charts (under $(BUILD)), never verdicts; BENCH_RUNS and
+# BENCH_MIB ask for more rounds and bigger transfers, BENCH_PEER adds another
+# helper to path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
 
@@ -61,6 +64,10 @@ fuzz:
 	fi
 	meson compile -C $(FUZZ_BUILD)
 	./tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# the Debian package, $(BUILD)/mptcp-fdpass_VERSION_ARCH.deb, checked by lintian
+deb:
+	@./ci/deb $(BUILD)
 
 install: all
 	meson install -C $(BUILD)

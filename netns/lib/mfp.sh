@@ -25,10 +25,9 @@ mfp_skip() {
 	exit 77
 }
 
-
-# The kernel lacks the feature under test (a counter, a sysctl, a socket
-# option), found by probing it, never by its version: nothing to say about
-# this kernel, which is allowed in CI too. REASON names the feature.
+# The kernel lacks the feature a scenario is about (learnt by probing, never
+# from the version number): nothing to test, and nothing wrong with the
+# kernel or the machine, so this is exit 77 even under CI=true.
 mfp_not_applicable() {
 	printf '[%s] SKIP: not applicable on this kernel: %s\n' "$MFP_NAME" "$*"
 	exit 77
@@ -81,12 +80,30 @@ mfp_finish() {
 # shell functions: a forked function would carry the ERR trap with it and
 # complain when cleanup kills it.
 
+# How much slower than a host this machine may be. Waits for readiness and
+# the limits that only catch hangs are stretched by it; bounds that are the
+# behaviour under test are not (they are measured against baselines taken in
+# the same run, or by the helper's own clock). MFP_SLOW overrides it; in a
+# guest that qemu emulates (netns/vm under TCG) it is 10.
+mfp_slow_factor() {
+	if [[ -n "${MFP_SLOW:-}" ]]; then
+		echo "$MFP_SLOW"
+	elif [[ "${MFP_GUEST_ACCEL:-}" == tcg ]]; then
+		echo 10
+	else
+		echo 1
+	fi
+}
+
+# mfp_slow SECONDS: a hang-catching limit, stretched for a slow machine
+mfp_slow() { echo $(($1 * $(mfp_slow_factor))); }
+
 # Poll until a command succeeds: the suite never sleeps a fixed time where
-# the kernel can be asked instead.
+# the kernel can be asked instead. TIMEOUT is stretched by mfp_slow.
 mfp_wait() {
 	local timeout=$1 deadline
 	shift
-	deadline=$((SECONDS + timeout))
+	deadline=$((SECONDS + $(mfp_slow "$timeout")))
 	until "$@"; do
 		((SECONDS < deadline)) || return 1
 		sleep 0.05

@@ -80,9 +80,12 @@ obs_monitor_start() {
 }
 
 # obs_capture ROLE PATH: headers of every packet on ROLE's path interface;
-# returns once tcpdump is really capturing; once per interface
+# returns once tcpdump is really capturing; once per interface.
+# MFP_CAPTURE=0 turns captures off: a benchmark's gigabytes are no evidence
+# anyone reads, and tcpdump's CPU time would be measured with them.
 obs_capture() {
 	local role=$1 p=$2 log="$MFP_DIR/tcpdump.$1.$2.log"
+	[[ "${MFP_CAPTURE:-1}" != 0 ]] || return 0
 	[[ ! -e "$log" ]] || return 0
 	ip netns exec "$(ns_name "$role")" tcpdump -i "eth-$p" -n -s 128 -U -Z root -w "$MFP_DIR/$role-$p.pcap" \
 		</dev/null >"$log" 2>&1 &
