@@ -13,7 +13,7 @@ KERNEL ?= host
 KERNELS ?= host 6.12 6.1
 SUITE ?= netns
 
-.PHONY: all deps build-deps setup check matrix demo bench deb install clean
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
 
 all: setup
 	meson compile -C $(BUILD)
@@ -52,6 +52,18 @@ demo: deps all
 # helper to path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
+
+# libFuzzer targets under ASan + UBSan (with float-cast-overflow), built by
+# clang in a build directory of their own; README "Fuzzing" for campaigns.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+fuzz:
+	@./ci/deps fuzz
+	@if [ ! -f $(FUZZ_BUILD)/build.ninja ]; then \
+		CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false; \
+	fi
+	meson compile -C $(FUZZ_BUILD)
+	./tests/fuzz/run $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # the Debian package, $(BUILD)/mptcp-fdpass_VERSION_ARCH.deb, checked by lintian
 deb:

@@ -24,6 +24,8 @@ struct attempt {
 	bool mptcp;
 	bool is_rescue;			/* plain TCP racing an MPTCP attempt */
 	bool has_rescue;		/* this MPTCP attempt already has one */
+	bool after_reset;		/* plain TCP after this address reset MPTCP */
+	bool reset_probe_due;		/* MPTCP refused with a reset: try TCP now */
 	int64_t started_ms;
 };
 
@@ -42,6 +44,8 @@ struct race {
 	int last_errno;
 	int poll_errno;			/* poll() failed for good */
 	bool reported;			/* the error line is already out */
+	/* require mode: an address reset MPTCP SYNs but took plain TCP */
+	const struct addrinfo *tcp_after_reset;
 };
 
 int64_t dial_now_ms(void)
@@ -89,15 +93,20 @@ static const struct addrinfo *next_of_family(const struct addrinfo **cursor, int
 
 size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size_t max)
 {
-	const struct addrinfo *v6 = list, *v4 = list;
+	/* RFC 8305 section 4: the first family is that of the first address of
+	 * the RFC 6724-sorted list (getaddrinfo sorted it; /etc/gai.conf may
+	 * have changed the order), then the families alternate. */
+	int first = list && list->ai_family == AF_INET ? AF_INET : AF_INET6;
+	int second = first == AF_INET ? AF_INET6 : AF_INET;
+	const struct addrinfo *c1 = list, *c2 = list;
 	size_t n = 0;
 	bool more = true;
 
 	while (more && n < max) {
 		more = false;
 		const struct addrinfo *picks[2] = {
-			next_of_family(&v6, AF_INET6),
-			next_of_family(&v4, AF_INET),
+			next_of_family(&c1, first),
+			next_of_family(&c2, second),
 		};
 		for (size_t i = 0; i < 2; i++) {
 			if (!picks[i])
@@ -213,9 +222,18 @@ enum start_outcome {
 	START_FATAL,		/* no address can work: stop with *error */
 };
 
+enum attempt_kind {
+	FIRST,			/* MPTCP (or TCP when the mode or kernel says so) */
+	BLACKHOLE_RESCUE,	/* TCP racing MPTCP SYNs that went unanswered */
+	AFTER_RESET,		/* TCP after MPTCP SYNs were answered with a reset */
+};
+
+static void attempt_failed(struct race *race, struct attempt *a, int err);
+
 static enum start_outcome start_attempt(struct race *race, const struct addrinfo *ai,
-					bool rescue, enum dial_error *error)
+					enum attempt_kind kind, enum dial_error *error)
 {
+	bool rescue = kind != FIRST;
 	struct attempt *a = &race->attempts[race->nattempts];
 	char where[NI_MAXHOST + 16];
 	bool is_mptcp = false;
@@ -244,14 +262,16 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 	}
 
 	*a = (struct attempt){
-		.fd = fd, .ai = ai, .mptcp = is_mptcp, .is_rescue = rescue,
-		.started_ms = dial_now_ms(),
+		.fd = fd, .ai = ai, .mptcp = is_mptcp, .is_rescue = kind == BLACKHOLE_RESCUE,
+		.after_reset = kind == AFTER_RESET, .started_ms = dial_now_ms(),
 	};
 	race->nattempts++;
 	dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
-	if (rescue)
+	if (kind == BLACKHOLE_RESCUE)
 		log_info("trying %s over TCP: MPTCP SYNs unanswered for %.1f s", where,
 			 (double)race->opts->rescue_delay_ms / 1000.0);
+	else if (kind == AFTER_RESET)
+		log_info("trying %s over TCP: the MPTCP SYN was answered with a reset", where);
 	else
 		log_info("trying %s over %s", where, is_mptcp ? "MPTCP" : "TCP");
 
@@ -260,10 +280,21 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 	int err = errno;
 	if (err == EINPROGRESS)
 		return START_PENDING;
+	attempt_failed(race, a, err);
+	return START_FAILED;
+}
+
+/* A reset in answer to an MPTCP SYN means "nothing listens" or "something
+ * on the way rejects MPTCP options". One plain TCP attempt to the same
+ * address, at once, tells which: it costs one round trip when nothing
+ * listens. (Dropped SYNs are the blackhole rescue's case instead.) */
+static void attempt_failed(struct race *race, struct attempt *a, int err)
+{
 	race->last_errno = err;
 	log_attempt_failure(a, err);
 	close_attempt(a);
-	return START_FAILED;
+	if (err == ECONNREFUSED && a->mptcp && !a->has_rescue)
+		a->reset_probe_due = true;
 }
 
 static bool rescue_allowed(const struct race *race, const struct attempt *a)
@@ -307,7 +338,7 @@ static struct attempt *start_due(struct race *race, int64_t now, enum dial_error
 	while (race->next_addr < race->naddrs &&
 	       (now >= race->next_start_ms || in_flight(race) == 0)) {
 		const struct addrinfo *ai = race->addrs[race->next_addr++];
-		enum start_outcome outcome = start_attempt(race, ai, false, error);
+		enum start_outcome outcome = start_attempt(race, ai, FIRST, error);
 		if (outcome == START_FATAL)
 			return NULL;
 		if (outcome == START_CONNECTED)
@@ -322,10 +353,17 @@ static struct attempt *start_due(struct race *race, int64_t now, enum dial_error
 	size_t n = race->nattempts;
 	for (size_t i = 0; i < n; i++) {
 		struct attempt *a = &race->attempts[i];
-		if (!rescue_allowed(race, a) || now < a->started_ms + race->opts->rescue_delay_ms)
+		enum attempt_kind kind;
+		if (a->reset_probe_due)
+			kind = AFTER_RESET;
+		else if (rescue_allowed(race, a) &&
+			 now >= a->started_ms + race->opts->rescue_delay_ms)
+			kind = BLACKHOLE_RESCUE;
+		else
 			continue;
 		a->has_rescue = true;
-		enum start_outcome outcome = start_attempt(race, a->ai, true, error);
+		a->reset_probe_due = false;
+		enum start_outcome outcome = start_attempt(race, a->ai, kind, error);
 		if (outcome == START_FATAL)
 			return NULL;
 		if (outcome == START_CONNECTED)
@@ -368,9 +406,7 @@ static struct attempt *wait_attempts(struct race *race, int timeout)
 			err = errno == ENOTCONN ? ECONNRESET : errno;
 		if (err == 0)
 			return owners[i];
-		race->last_errno = err;
-		log_attempt_failure(owners[i], err);
-		close_attempt(owners[i]);
+		attempt_failed(race, owners[i], err);
 		/* RFC 8305: a failed attempt lets the next one start at once. */
 		race->next_start_ms = dial_now_ms();
 	}
@@ -398,6 +434,7 @@ static void finish(const struct race *race, struct attempt *winner, int64_t star
 		.peer_len = winner->ai->ai_addrlen,
 		.opened_as_mptcp = winner->mptcp,
 		.rescued = winner->is_rescue,
+		.reset_rescued = winner->after_reset,
 		.mptcp_refused_errno = race->refused[winner->ai->ai_family == AF_INET6],
 		.elapsed_ms = dial_now_ms() - started,
 	};
@@ -416,10 +453,11 @@ static void finish(const struct race *race, struct attempt *winner, int64_t star
 static void report_failure(const struct options *opts, const struct race *race,
 			   enum dial_error error, int64_t started)
 {
+	char took[32];
+	options_format_seconds(dial_now_ms() - started, took, sizeof(took));
 	if (error == DIAL_ERR_TIMEOUT)
-		log_error("cannot connect to %s port %s: timed out after %.3g s",
-			  opts->host, opts->port_text,
-			  (double)(dial_now_ms() - started) / 1000.0);
+		log_error("cannot connect to %s port %s: timed out after %s s",
+			  opts->host, opts->port_text, took);
 	else
 		log_error("cannot connect to %s port %s: %s", opts->host, opts->port_text,
 			  race->last_errno ? strerror(race->last_errno) : "no usable address");
@@ -431,6 +469,15 @@ static enum dial_error no_attempt_left(struct race *race)
 {
 	if (race->opts->mode != MPTCP_REQUIRE)
 		return DIAL_ERR_CONNECT;
+	if (race->tcp_after_reset) {
+		char where[NI_MAXHOST + 16];
+		dial_format_addr(race->tcp_after_reset->ai_addr,
+				 race->tcp_after_reset->ai_addrlen, where, sizeof(where));
+		log_error("MPTCP required, but MPTCP SYNs to %s were refused with a reset "
+			  "by something that lets plain TCP through", where);
+		race->reported = true;
+		return DIAL_ERR_NO_MPTCP;
+	}
 	for (size_t i = 0; i < 2; i++) {
 		if (!race->refused[i])
 			continue;
@@ -468,6 +515,14 @@ static enum dial_error run_race(struct race *race, int64_t started, struct dial_
 				return DIAL_ERR_SYSTEM;
 			}
 		}
+		if (winner && winner->after_reset && race->opts->mode == MPTCP_REQUIRE) {
+			/* Proof that TCP would have worked; never the answer. */
+			race->tcp_after_reset = winner->ai;
+			log_info("plain TCP connects where MPTCP was reset; closing it "
+				 "(MPTCP is required)");
+			close_attempt(winner);
+			winner = NULL;
+		}
 		if (winner) {
 			close_all_but(race, winner);
 			finish(race, winner, started, result);
@@ -485,7 +540,8 @@ static enum dial_error dial_from(const struct options *opts, const struct addrin
 		count++;
 
 	const struct addrinfo **addrs = calloc(count ? count : 1, sizeof(*addrs));
-	/* Each address may have its MPTCP attempt and a TCP rescue. */
+	/* Each address may have its MPTCP attempt and one TCP rescue (after
+	 * silence or after a reset, never both). */
 	struct attempt *attempts = calloc(count ? 2 * count : 1, sizeof(*attempts));
 	if (!addrs || !attempts) {
 		free(addrs);
@@ -604,9 +660,13 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 
 	int rc = resolve(opts, deadline_ms, &list);
 	if (rc == RESOLVE_TIMED_OUT) {
-		log_error("cannot resolve '%s': timed out after %.3g s", opts->host,
-			  (double)(dial_now_ms() - started) / 1000.0);
-		return DIAL_ERR_TIMEOUT;
+		char took[32];
+		options_format_seconds(dial_now_ms() - started, took, sizeof(took));
+		log_error("cannot resolve '%s': timed out after %s s", opts->host, took);
+		/* The same exit as when the resolver gives up by itself
+		 * (EAI_AGAIN, below): a name that got no answer did not
+		 * resolve, whoever ran out of patience. */
+		return DIAL_ERR_RESOLVE;
 	}
 	if (rc == EAI_MEMORY) {
 		log_error("cannot resolve '%s': out of memory", opts->host);

@@ -16,7 +16,8 @@ enum dial_error {
 	DIAL_ERR_RESOLVE,	/* the name does not resolve */
 	DIAL_ERR_CONNECT,	/* every address refused, unreachable or failed */
 	DIAL_ERR_TIMEOUT,	/* the --timeout deadline passed */
-	DIAL_ERR_NO_MPTCP,	/* require mode, and the kernel cannot make MPTCP sockets */
+	DIAL_ERR_NO_MPTCP,	/* require mode: the kernel cannot make MPTCP sockets, or
+				 * MPTCP SYNs were reset where plain TCP connects */
 	DIAL_ERR_SYSTEM,	/* out of memory or descriptors */
 };
 
@@ -26,6 +27,7 @@ struct dial_result {
 	socklen_t peer_len;
 	bool opened_as_mptcp;
 	bool rescued;			/* plain TCP won against unanswered MPTCP SYNs */
+	bool reset_rescued;		/* plain TCP after MPTCP SYNs were reset */
 	int mptcp_refused_errno;	/* socket(IPPROTO_MPTCP) failed so; 0 if not */
 	int64_t elapsed_ms;		/* from the start of dial() */
 };
@@ -41,8 +43,9 @@ enum dial_error dial_addresses(const struct options *opts, const struct addrinfo
 
 int64_t dial_now_ms(void);
 
-/* Happy Eyeballs order: IPv6 and IPv4 alternate, IPv6 first, each family in
- * resolver order; duplicates dropped. Fills out[] and returns how many. */
+/* Happy Eyeballs order: the family of the resolver's first address first,
+ * then IPv6 and IPv4 alternate, each family in resolver order; duplicates
+ * dropped. Fills out[] and returns how many. */
 size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size_t max);
 
 /* How long poll() may sleep: until the next attempt is due, a rescue is due,

@@ -69,6 +69,9 @@ static bool judge_mptcp(const struct options *opts, const struct dial_result *co
 		log_warn("MPTCP SYNs to %s went unanswered for %.1f s (a middlebox may drop "
 			 "them); connected over plain TCP instead", where,
 			 (double)opts->rescue_delay_ms / 1000.0);
+	else if (conn->reset_rescued)
+		log_warn("MPTCP SYNs to %s were refused with a reset by something that lets "
+			 "plain TCP through; connected over plain TCP instead", where);
 	else if (status == MPTCP_STATUS_FALLBACK)
 		log_warn("%s did not negotiate MPTCP (the server lacks MPTCP, or a middlebox "
 			 "removed the option): fell back to plain TCP", where);
@@ -118,18 +121,30 @@ static void occupy_std_fds(void)
 	}
 }
 
+static int write_failed(const char *what)
+{
+	log_error("cannot write %s to stdout: %s", what, strerror(errno));
+	return EX_OSERR;
+}
+
 int main(int argc, char *argv[])
 {
 	struct options opts;
 
 	occupy_std_fds();
+	/* A vanished reader must be an error we report, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 
+	/* Help or version that did not reach its reader is not a success
+	 * (GNU's rule too: `--help > /dev/full` fails). */
 	switch (options_parse(argc, argv, &opts)) {
 	case PARSE_HELP:
-		options_usage(STDOUT_FILENO);
+		if (!options_usage(STDOUT_FILENO))
+			return write_failed("the help");
 		return EX_OK;
 	case PARSE_VERSION:
-		printf("%s %s\n", PROGRAM_NAME, PROGRAM_VERSION);
+		if (dprintf(STDOUT_FILENO, "%s %s\n", PROGRAM_NAME, PROGRAM_VERSION) < 0)
+			return write_failed("the version");
 		return EX_OK;
 	case PARSE_USAGE:
 		return EX_USAGE;
@@ -137,8 +152,15 @@ int main(int argc, char *argv[])
 		break;
 	}
 	log_set_level(opts.log_level);
-	/* A vanished reader must be an error we report, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
+
+	/* Before any traffic: a listening socket on stdio would have us wait
+	 * forever for a reader that is not there. */
+	int unusable = handoff_check_stdio();
+	if (unusable >= 0) {
+		log_error("%s is a listening socket: it can carry neither the connection "
+			  "nor its bytes", unusable == STDOUT_FILENO ? "stdout" : "stdin");
+		return EX_OSERR;
+	}
 
 	struct dial_result conn;
 	enum dial_error error = dial(&opts, &conn);

@@ -36,9 +36,9 @@ static const struct option long_options[] = {
 
 static const char short_options[] = ":46m:t:b:I:qvhV";
 
-void options_usage(int fd)
+bool options_usage(int fd)
 {
-	dprintf(fd,
+	int n = dprintf(fd,
 		"Usage: %s [OPTIONS] HOST PORT\n"
 		"Connect to HOST:PORT over Multipath TCP and hand the socket to ssh.\n"
 		"In ssh_config:  ProxyCommand %s %%h %%p\n"
@@ -53,6 +53,7 @@ void options_usage(int fd)
 		"      --rescue-delay=SECONDS  race plain TCP when MPTCP SYNs go unanswered this\n"
 		"                           long (prefer mode; default 1.5; 0 turns it off)\n"
 		"  -b, --bind=ADDRESS       source address of the first subflow\n"
+		"                           (link-local with its zone: fe80::1%%eth0)\n"
 		"  -I, --interface=IFNAME   bind the first subflow to this interface\n"
 		"      --no-keepalive       do not turn on SO_KEEPALIVE on the connection\n"
 		"  -q, --quiet              print errors only\n"
@@ -62,9 +63,11 @@ void options_usage(int fd)
 		"\n"
 		"Without ProxyUseFdpass (stdin and stdout are not a socket), the bytes are\n"
 		"relayed instead.\n"
-		"Exit: 0 handed over, 64 usage, 68 unknown host, 69 cannot connect,\n"
+		"MPTCP SYNs answered with a reset get one plain TCP attempt at once.\n"
+		"Exit: 0 handed over, 64 usage, 68 host does not resolve, 69 cannot connect,\n"
 		"71 cannot hand over, 76 MPTCP required but not negotiated.\n",
 		PROGRAM_NAME, PROGRAM_NAME);
+	return n > 0;
 }
 
 const char *options_mode_name(enum mptcp_mode mode)
@@ -125,30 +128,30 @@ bool options_parse_port(const char *text, uint16_t *port)
 	return true;
 }
 
-bool options_parse_host(const char *text, char *host, size_t size)
+bool options_parse_host(const char *what, const char *text, char *host, size_t size)
 {
 	size_t len = strlen(text);
 	if (len == 0) {
-		log_error("empty host");
+		log_error("empty %s", what);
 		return false;
 	}
 	/* ssh passes %h with IPv6 literals in brackets when the user wrote them so. */
 	if (text[0] == '[' || text[len - 1] == ']') {
 		if (len < 3 || text[0] != '[' || text[len - 1] != ']') {
-			log_error("bad host '%s': unbalanced brackets", text);
+			log_error("bad %s '%s': unbalanced brackets", what, text);
 			return false;
 		}
 		text++;
 		len -= 2;
 	}
 	if (len >= size) {
-		log_error("bad host: longer than %zu characters", size - 1);
+		log_error("bad %s: longer than %zu characters", what, size - 1);
 		return false;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)text[i];
 		if (c <= ' ' || c == 0x7f || c == '[' || c == ']' || c == '/') {
-			log_error("bad host '%.*s': it contains '%s'", (int)len, text,
+			log_error("bad %s '%.*s': it contains '%s'", what, (int)len, text,
 				  c == ' ' ? "a space" : c < ' ' || c == 0x7f ? "a control character"
 				  : c == '/' ? "/" : "a bracket");
 			return false;
@@ -159,58 +162,84 @@ bool options_parse_host(const char *text, char *host, size_t size)
 	return true;
 }
 
+void options_format_seconds(int64_t ms, char *buf, size_t size)
+{
+	/* "%g" would turn 1000 s into "1e+03 s"; whole milliseconds are exact. */
+	int64_t whole = ms / 1000, frac = ms % 1000;
+	if (frac == 0) {
+		snprintf(buf, size, "%lld", (long long)whole);
+		return;
+	}
+	int digits = 3;
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, size, "%lld.%0*lld", (long long)whole, digits, (long long)frac);
+}
+
 bool options_parse_seconds(const char *what, const char *text, int64_t min_ms,
 			   int64_t max_ms, int64_t *ms)
 {
 	char *end = NULL;
 	errno = 0;
 	double seconds = strtod(text, &end);
-	if (*text == '\0' || *end != '\0' || errno != 0 || !isfinite(seconds) ||
-	    isspace((unsigned char)text[0])) {
+	if (*text == '\0' || *end != '\0' || errno != 0 ||
+	    !isfinite(seconds) || isspace((unsigned char)text[0])) {
 		log_error("bad %s '%s': give seconds, like 2 or 0.5", what, text);
 		return false;
 	}
-	/* Round up: a requested 0.0001 s is a short deadline, not "none". */
-	double value = seconds * 1000.0;
-	int64_t rounded = value > (double)max_ms ? max_ms + 1 : (int64_t)value;
-	if (value > 0 && (double)rounded < value)
-		rounded++;
-	if (value < 0 || rounded < min_ms || rounded > max_ms) {
-		log_error("bad %s '%s': must be from %g to %g seconds", what, text,
-			  (double)min_ms / 1000.0, (double)max_ms / 1000.0);
+	/* Compare as doubles first: converting a double outside int64_t's
+	 * range is undefined behaviour. Round up: a requested 0.0001 s is a
+	 * short deadline, not "none". */
+	double value = ceil(seconds * 1000.0);
+	if (!(value >= (double)min_ms && value <= (double)max_ms) || seconds < 0) {
+		char lo[32], hi[32];
+		options_format_seconds(min_ms, lo, sizeof(lo));
+		options_format_seconds(max_ms, hi, sizeof(hi));
+		log_error("bad %s '%s': must be from %s to %s seconds", what, text, lo, hi);
 		return false;
 	}
-	*ms = rounded;
+	*ms = (int64_t)value;
 	return true;
 }
 
-static int literal_family(const char *host)
+/* Parse a numeric address, with an IPv6 zone ("fe80::1%eth0") if given. */
+static bool numeric_address(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct in6_addr any;
-	if (inet_pton(AF_INET, host, &any) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, host, &any) == 1)
-		return AF_INET6;
-	return AF_UNSPEC;
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	if (getaddrinfo(text, NULL, &hints, &res) != 0 || !res)
+		return false;
+	bool ok = res->ai_addrlen <= sizeof(*ss) &&
+		  (res->ai_family == AF_INET || res->ai_family == AF_INET6);
+	if (ok) {
+		memset(ss, 0, sizeof(*ss));
+		memcpy(ss, res->ai_addr, res->ai_addrlen);
+		*len = res->ai_addrlen;
+	}
+	freeaddrinfo(res);
+	return ok;
+}
+
+/* A link-local IPv6 address names a different host on every link: without a
+ * zone the kernel refuses it with a bare EINVAL, unless -I names the link. */
+static bool lacks_zone(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	return ss->ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr) &&
+	       sin6->sin6_scope_id == 0;
 }
 
 static bool parse_bind(const char *text, struct options *opts)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&opts->bind_addr;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&opts->bind_addr;
 	char host[NI_MAXHOST];
 
-	if (!options_parse_host(text, host, sizeof(host)))
+	if (!options_parse_host("bind address", text, host, sizeof(host)))
 		return false;
-	memset(&opts->bind_addr, 0, sizeof(opts->bind_addr));
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		opts->bind_len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		opts->bind_len = sizeof(*sin6);
-	} else {
-		log_error("bad bind address '%s': give an IPv4 or IPv6 address", text);
+	if (!numeric_address(host, &opts->bind_addr, &opts->bind_len)) {
+		log_error("bad bind address '%s': give an IPv4 or IPv6 address "
+			  "(link-local with its zone: fe80::1%%eth0)", text);
 		return false;
 	}
 	opts->has_bind = true;
@@ -229,21 +258,59 @@ static bool parse_interface(const char *text, struct options *opts)
 	return true;
 }
 
-/* getopt's own messages name argv[0] (maybe a long path) and say too little. */
+/* The argv word that holds an unknown short option: getopt has moved optind
+ * past it when it was the last letter of its word, not while a cluster such
+ * as "-xy" still has letters left. */
+static const char *short_option_word(int argc, char *argv[], int letter)
+{
+	for (int i = optind - 1; i <= optind; i++) {
+		if (i < 1 || i >= argc)
+			continue;
+		const char *w = argv[i];
+		if (w[0] == '-' && w[1] != '-' && w[1] != '\0' && strchr(w + 1, letter))
+			return w;
+	}
+	return "";
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* getopt's own messages name argv[0] (maybe a long path) and say too little.
+ * Long options consume their whole word, so argv[optind - 1] is theirs; a
+ * short option is named by its letter, whatever cluster it came in. */
 static void report_bad_option(int argc, char *argv[], int opt)
 {
-	const char *word = (optind > 0 && optind <= argc) ? argv[optind - 1] : "";
-	if (opt == ':') {
-		log_error("option '%s' needs a value", word);
-		return;
-	}
-	/* "-1" reaches us as an option; most likely it was meant as a port. */
-	if (word[0] == '-' && isdigit((unsigned char)word[1]))
+	const char *word = (optind > 1 && optind <= argc) ? argv[optind - 1] : "";
+	bool is_long = strncmp(word, "--", 2) == 0 && word[2] != '\0';
+	int name_len = (int)strcspn(word, "=");
+	/* glibc stores the letter as a (signed) char. */
+	unsigned char letter = (unsigned char)optopt;
+
+	if (is_long && opt == ':') {
+		log_error("option '%.*s' needs a value", name_len, word);
+	} else if (is_long && optopt && word[name_len] == '=') {
+		log_error("option '%.*s' takes no value", name_len, word);
+	} else if (is_long) {
+		log_error("unknown or ambiguous option '%.*s' (see --help)", name_len, word);
+	} else if (opt == ':') {
+		log_error("option '-%c' needs a value", letter);
+	} else if (isdigit(letter) && (word = short_option_word(argc, argv, letter)) &&
+		   word[1] == (char)letter && all_digits(word + 1)) {
+		/* "-1" reaches us as an option; most likely it was meant as a port. */
 		log_error("bad port '%s': use a number from 1 to 65535 or a service name", word);
-	else if (optopt && word[0] == '-' && word[1] != '-')
-		log_error("unknown option '-%c' (see --help)", optopt);
-	else
-		log_error("unknown option '%s' (see --help)", word);
+	} else if (isprint(letter)) {
+		log_error("unknown option '-%c' (see --help)", letter);
+	} else {
+		log_error("unknown option (byte %#x) (see --help)", (unsigned)letter);
+	}
 }
 
 static void set_defaults(struct options *opts)
@@ -254,6 +321,11 @@ static void set_defaults(struct options *opts)
 	opts->log_level = LOG_NORMAL;
 	opts->rescue_delay_ms = RESCUE_DELAY_DEFAULT_MS;
 	opts->keepalive = true;
+}
+
+static const char *family_name(int family)
+{
+	return family == AF_INET ? "IPv4" : "IPv6";
 }
 
 static bool check_combination(const struct options *opts, bool v4, bool v6,
@@ -275,6 +347,37 @@ static bool check_combination(const struct options *opts, bool v4, bool v6,
 	return true;
 }
 
+/* What a literal host or -b address implies, decided before any network
+ * traffic: both are usage errors (64), whatever the resolver would say. */
+static bool check_addresses(struct options *opts, bool v4, bool v6)
+{
+	struct sockaddr_storage host;
+	socklen_t host_len;
+	bool literal = numeric_address(opts->host, &host, &host_len);
+
+	if (literal && opts->family != AF_UNSPEC && host.ss_family != opts->family) {
+		log_error("host '%s' is an %s address, but %s allows %s only", opts->host,
+			  family_name(host.ss_family),
+			  v4 ? "-4" : v6 ? "-6" : "the -b address", family_name(opts->family));
+		return false;
+	}
+	unsigned int ifindex = opts->interface[0] ? if_nametoindex(opts->interface) : 0;
+	if (opts->has_bind && lacks_zone(&opts->bind_addr)) {
+		if (!opts->interface[0]) {
+			log_error("link-local bind address needs its zone, like fe80::1%%eth0, "
+				  "or -I IFNAME");
+			return false;
+		}
+		((struct sockaddr_in6 *)&opts->bind_addr)->sin6_scope_id = ifindex;
+	}
+	if (literal && lacks_zone(&host) && !opts->interface[0]) {
+		log_error("link-local host '%s' needs its zone, like %s%%eth0, or -I IFNAME",
+			  opts->host, opts->host);
+		return false;
+	}
+	return true;
+}
+
 enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 {
 	bool v4 = false, v6 = false, quiet = false, verbose = false;
@@ -282,7 +385,9 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 
 	set_defaults(opts);
 	opterr = 0;
-	optind = 1;	/* the unit tests parse many argv in one process */
+	/* 0, not 1: glibc then also forgets a cluster left half-read by an
+	 * earlier call (the unit tests and the fuzzer parse many argv). */
+	optind = 0;
 	while ((opt = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
 		bool ok = true;
 		switch (opt) {
@@ -343,14 +448,11 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 			  operands < 2 ? "missing arguments" : "too many arguments");
 		return PARSE_USAGE;
 	}
-	if (!options_parse_host(argv[optind], opts->host, sizeof(opts->host)) ||
+	if (!options_parse_host("host", argv[optind], opts->host, sizeof(opts->host)) ||
 	    !options_parse_port(argv[optind + 1], &opts->port))
 		return PARSE_USAGE;
 	snprintf(opts->port_text, sizeof(opts->port_text), "%u", (unsigned)opts->port);
-	if (opts->has_bind && literal_family(opts->host) != AF_UNSPEC &&
-	    literal_family(opts->host) != opts->bind_addr.ss_family) {
-		log_error("bind address and host '%s' are of different families", opts->host);
+	if (!check_addresses(opts, v4, v6))
 		return PARSE_USAGE;
-	}
 	return PARSE_RUN;
 }

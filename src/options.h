@@ -47,13 +47,17 @@ enum parse_result {
 };
 
 enum parse_result options_parse(int argc, char *argv[], struct options *opts);
-void options_usage(int fd);
+/* false when the text could not be written (a full disk, a closed pipe). */
+bool options_usage(int fd);
 
 /* Exposed for the unit tests; each logs its own error line. */
 bool options_parse_port(const char *text, uint16_t *port);
-bool options_parse_host(const char *text, char *host, size_t size);
+/* what: "host", "bind address": the word the error line uses. */
+bool options_parse_host(const char *what, const char *text, char *host, size_t size);
 bool options_parse_seconds(const char *what, const char *text, int64_t min_ms,
 			   int64_t max_ms, int64_t *ms);
 const char *options_mode_name(enum mptcp_mode mode);
+/* 1500 -> "1.5", 1000000 -> "1000": seconds for messages, without exponent. */
+void options_format_seconds(int64_t ms, char *buf, size_t size);
 
 #endif

@@ -296,3 +296,102 @@ Test(cli, closed_stderr_keeps_messages_out_of_the_connection)
 	close(sp[0]);
 	close(l);
 }
+
+/* One error line that names exactly what was wrong, and nothing else. */
+struct message_case {
+	char argv[5][24];
+	int argc;
+	int status;
+	char says[80];
+};
+
+ParameterizedTestParameters(cli, messages_name_the_right_thing)
+{
+	static struct message_case cases[] = {
+		{ { "-xy", "host", "22" }, 3, 64, "unknown option '-x'" },
+		{ { "-4x", "host", "22" }, 3, 64, "unknown option '-x'" },
+		{ { "-vm" }, 1, 64, "option '-m' needs a value" },
+		{ { "--quiet=1", "host", "22" }, 3, 64, "option '--quiet' takes no value" },
+		{ { "--bogus=1", "host", "22" }, 3, 64, "option '--bogus'" },
+		{ { "-1", "host", "22" }, 3, 64, "bad port '-1'" },
+		{ { "-b", "nonsense", "host", "22" }, 4, 64, "bad bind address 'nonsense'" },
+		{ { "-b", "[::1", "host", "22" }, 4, 64, "bad bind address '[::1'" },
+		{ { "-b", "", "host", "22" }, 4, 64, "empty bind address" },
+		{ { "-b", "fe80::1", "host", "22" }, 4, 64, "needs its zone" },
+		{ { "fe80::1", "22" }, 2, 64, "link-local host 'fe80::1' needs its zone" },
+		{ { "-4", "::1", "22" }, 3, 64, "IPv6 address, but -4 allows IPv4 only" },
+		{ { "-6", "127.0.0.1", "22" }, 3, 64, "IPv4 address, but -6 allows IPv6 only" },
+		{ { "-b", "::1", "127.0.0.1", "22" }, 4, 64, "but the -b address allows IPv6" },
+		{ { "-t", "-9.3e15", "host", "22" }, 4, 64, "must be from 0.001 to 86400 seconds" },
+	};
+	return cr_make_param_array(struct message_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct message_case *c, cli, messages_name_the_right_thing)
+{
+	struct run r;
+	const char *argv[6] = { NULL };
+	for (int i = 0; i < c->argc; i++)
+		argv[i] = c->argv[i];
+	run_connector(&r, argv);
+	cr_expect_eq(r.status, c->status, "%s: exit %d: %s", c->argv[0], r.status, r.err);
+	cr_expect_eq(count_lines(r.err), 1, "%s", r.err);
+	cr_expect(strstr(r.err, c->says), "%s: wanted '%s' in: %s", c->argv[0], c->says, r.err);
+	cr_expect_null(strstr(r.err, "bad host"), "%s", r.err);
+	cr_expect_eq(r.passed_fd, -1);
+}
+
+static int run_into_full_disk(const char *option)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int full = open("/dev/full", O_WRONLY);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(full, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		execl(getenv("MPTCP_FDPASS_BIN"), "mptcp-fdpass", option, NULL);
+		_exit(127);
+	}
+	int status;
+	cr_assert(waitpid(pid, &status, 0) == pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Test(cli, help_and_version_into_a_full_disk_fail)
+{
+	cr_expect_eq(run_into_full_disk("--help"), 71);
+	cr_expect_eq(run_into_full_disk("--version"), 71);
+}
+
+Test(cli, a_long_timeout_is_printed_in_plain_seconds)
+{
+	/* A blackhole and -t 1000 would take 1000 s; the same formatter says
+	 * how long the resolver and the race took, so check it on the range
+	 * message, which prints the 86400 s bound through it. */
+	struct run r;
+	run_connector(&r, ARGS("-t", "100000", "host", "22"));
+	cr_expect(strstr(r.err, "to 86400 seconds"), "%s", r.err);
+	cr_expect_null(strstr(r.err, "e+"), "%s", r.err);
+}
+
+Test(cli, mptcp_refused_with_a_reset_gets_one_tcp_attempt)
+{
+	/* Nothing listens: the MPTCP SYN is answered with a reset, one plain
+	 * TCP attempt follows at once, is refused too, and that is exit 69 in
+	 * both modes. (A reset for MPTCP alone needs a firewall rule: the
+	 * mptcp-syn-reset netns scenario.) */
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", refused_port());
+	const char *modes[] = { "prefer", "require" };
+	for (size_t i = 0; i < 2; i++) {
+		struct run r;
+		run_connector(&r, ARGS("-v", "-m", modes[i], "127.0.0.1", port_text));
+		cr_expect_eq(r.status, 69, "%s: %s", modes[i], r.err);
+		cr_expect(strstr(r.err, "over TCP: the MPTCP SYN was answered with a reset"),
+			  "%s: %s", modes[i], r.err);
+	}
+	struct run r;
+	run_connector(&r, ARGS("-v", "-m", "off", "127.0.0.1", port_text));
+	cr_expect_null(strstr(r.err, "answered with a reset"), "no MPTCP, no retry: %s", r.err);
+}

@@ -62,18 +62,32 @@ static struct addrinfo *mixed(const int *families, size_t n)
 	return &nodes[0];
 }
 
-Test(dial_order, interleaves_families_ipv6_first)
+Test(dial_order, starts_with_the_family_the_resolver_put_first)
 {
+	/* RFC 8305 section 4: an RFC 6724 order (or /etc/gai.conf) that puts
+	 * IPv4 first is obeyed, then the families alternate. */
 	int fam[] = { AF_INET, AF_INET, AF_INET, AF_INET6, AF_INET6 };
 	struct addrinfo *list = mixed(fam, 5);
 	const struct addrinfo *out[5];
 	cr_assert_eq(dial_order(list, out, 5), 5);
-	/* v6#3, v4#0, v6#4, v4#1, v4#2 */
-	cr_expect_eq(out[0], &list[3]);
-	cr_expect_eq(out[1], &list[0]);
-	cr_expect_eq(out[2], &list[4]);
-	cr_expect_eq(out[3], &list[1]);
+	/* v4#0, v6#3, v4#1, v6#4, v4#2 */
+	cr_expect_eq(out[0], &list[0]);
+	cr_expect_eq(out[1], &list[3]);
+	cr_expect_eq(out[2], &list[1]);
+	cr_expect_eq(out[3], &list[4]);
 	cr_expect_eq(out[4], &list[2]);
+}
+
+Test(dial_order, ipv6_first_when_the_resolver_says_so)
+{
+	int fam[] = { AF_INET6, AF_INET6, AF_INET, AF_INET };
+	struct addrinfo *list = mixed(fam, 4);
+	const struct addrinfo *out[4];
+	cr_assert_eq(dial_order(list, out, 4), 4);
+	cr_expect_eq(out[0], &list[0]);
+	cr_expect_eq(out[1], &list[2]);
+	cr_expect_eq(out[2], &list[1]);
+	cr_expect_eq(out[3], &list[3]);
 }
 
 Test(dial_order, one_family_keeps_resolver_order)

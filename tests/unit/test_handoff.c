@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,6 +136,19 @@ static void make_pair(enum end_kind kind, int fds[2])
 		cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
 }
 
+/* The relay, then a check that it left the caller's descriptions as they
+ * were (a dup shares the description and outlives the relay's close). Exit
+ * 0 done, 1 relay error, 3 flags changed. */
+static int relay_and_check_flags(int in, int out, int conn)
+{
+	int out_copy = dup(out);
+	int in_flags = fcntl(in, F_GETFL), out_flags = fcntl(out_copy, F_GETFL);
+	int err = handoff_relay(in, out, conn, NULL);
+	if (fcntl(in, F_GETFL) != in_flags || fcntl(out_copy, F_GETFL) != out_flags)
+		return 3;
+	return err ? 1 : 0;
+}
+
 /* The relay runs in a child, as it would in its own process under ssh. */
 static void start_relay(struct relay_rig *rig, enum end_kind in_kind, enum end_kind out_kind)
 {
@@ -149,9 +164,7 @@ static void start_relay(struct relay_rig *rig, enum end_kind in_kind, enum end_k
 		close(out[0]);
 		close(conn[1]);
 		signal(SIGPIPE, SIG_IGN);	/* as main() does */
-		struct relay_totals t;
-		int err = handoff_relay(in[0], out[1], conn[0], &t);
-		_exit(err ? 1 : 0);
+		_exit(relay_and_check_flags(in[0], out[1], conn[0]));
 	}
 	close(in[0]);
 	close(out[1]);
@@ -331,4 +344,164 @@ Test(relay, connection_reset_is_an_error)
 	close(in[1]);
 	close(out[0]);
 	close(l);
+}
+
+/* ---- a TCP connection that ends badly ---- */
+
+struct tcp_rig {
+	int server;	/* the far end, accepted */
+	int feed, drain;
+	pid_t pid;
+};
+
+static void start_tcp_relay(struct tcp_rig *rig)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_TCP, &port);
+	int conn = connect_to(port);
+	rig->server = accept(l, NULL, NULL);
+	cr_assert(rig->server >= 0);
+	close(l);
+	int in[2], out[2];
+	cr_assert(pipe(in) == 0 && pipe(out) == 0);
+	rig->pid = fork();
+	cr_assert(rig->pid >= 0);
+	if (rig->pid == 0) {
+		alarm(20);
+		signal(SIGPIPE, SIG_IGN);
+		close(in[1]);
+		close(out[0]);
+		close(rig->server);
+		_exit(relay_and_check_flags(in[0], out[1], conn));
+	}
+	close(in[0]);
+	close(out[1]);
+	close(conn);
+	rig->feed = in[1];
+	rig->drain = out[0];
+}
+
+/* Read the drain to EOF, slowly when asked; returns the bytes, checked. */
+static size_t drain_all(int fd, const unsigned char *want, size_t size, bool slowly)
+{
+	unsigned char *got = malloc(size + 1);
+	cr_assert(got);
+	size_t n = 0;
+	ssize_t r;
+	while ((r = read(fd, got + n, slowly ? 4096 : size + 1 - n)) > 0) {
+		n += (size_t)r;
+		if (n > size)
+			break;
+		if (slowly)
+			usleep(200);
+	}
+	cr_expect(n <= size && memcmp(got, want, n) == 0, "bytes changed on the way down");
+	free(got);
+	return n;
+}
+
+/* Feed stdin from a child until the pipe breaks: a client that keeps
+ * uploading while the server has stopped reading. */
+static pid_t endless_feed(int feed)
+{
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		alarm(20);
+		signal(SIGPIPE, SIG_IGN);
+		/* Hold nothing else: a stray copy of the server's socket or of
+		 * the drain would keep them from ending. */
+		for (int fd = 3; fd < 64; fd++)
+			if (fd != feed)
+				close(fd);
+		static char zeros[65536];
+		while (write(feed, zeros, sizeof(zeros)) > 0)
+			;
+		_exit(0);
+	}
+	close(feed);
+	return pid;
+}
+
+Test(relay, server_that_stops_reading_still_delivers_everything)
+{
+	/* The issue's reproduction: the server reads 10 bytes, sends 8 MB,
+	 * shuts down its side and closes (a reset, since it left data unread).
+	 * Every one of the 8 MB reaches a slow stdout reader. */
+	struct tcp_rig rig;
+	start_tcp_relay(&rig);
+	size_t size = 8 << 20;
+	unsigned char *data = malloc(size);
+	cr_assert(data);
+	fill(data, size, 3);
+	pid_t feeder = endless_feed(rig.feed);
+	char ten[10];
+	cr_assert(recv(rig.server, ten, sizeof(ten), MSG_WAITALL) == 10);
+	pid_t sender = fork();
+	cr_assert(sender >= 0);
+	if (sender == 0) {
+		close(rig.drain);
+		size_t off = 0;
+		while (off < size) {
+			ssize_t n = write(rig.server, data + off, size - off);
+			if (n <= 0)
+				_exit(1);
+			off += (size_t)n;
+		}
+		shutdown(rig.server, SHUT_WR);
+		usleep(300 * 1000);
+		_exit(0);
+	}
+	close(rig.server);	/* the sender holds it until its close */
+	usleep(500 * 1000);	/* a slow reader: the relay must wait, not give up */
+	cr_expect_eq(drain_all(rig.drain, data, size, true), size);
+	cr_expect_eq(finish_relay(&(struct relay_rig){ .pid = rig.pid }), 0);
+	waitpid(sender, NULL, 0);
+	kill(feeder, SIGTERM);
+	waitpid(feeder, NULL, 0);
+	close(rig.drain);
+	free(data);
+}
+
+Test(relay, reset_after_data_delivers_the_data_then_fails)
+{
+	/* What arrived before a reset is the caller's; the reset is an error. */
+	struct tcp_rig rig;
+	start_tcp_relay(&rig);
+	size_t size = 1 << 20;
+	unsigned char *data = malloc(size);
+	cr_assert(data);
+	fill(data, size, 4);
+	cr_assert(write(rig.server, data, size) == (ssize_t)size);
+	/* Wait until the relay's kernel has it all, so the reset drops nothing. */
+	int unacked = 1;
+	for (int i = 0; i < 500 && unacked > 0; i++) {
+		cr_assert(ioctl(rig.server, SIOCOUTQ, &unacked) == 0);
+		usleep(2000);
+	}
+	cr_assert_eq(unacked, 0);
+	struct linger abort_close = { .l_onoff = 1, .l_linger = 0 };
+	cr_assert(setsockopt(rig.server, SOL_SOCKET, SO_LINGER, &abort_close,
+			     sizeof(abort_close)) == 0);
+	close(rig.server);
+	cr_expect_eq(drain_all(rig.drain, data, size, true), size);
+	cr_expect_eq(finish_relay(&(struct relay_rig){ .pid = rig.pid }), 1,
+		     "a reset is an error (3: flags changed)");
+	close(rig.feed);
+	close(rig.drain);
+	free(data);
+}
+
+Test(relay, early_remote_close_ends_cleanly_with_flags_unchanged)
+{
+	struct relay_rig rig;
+	start_relay(&rig, PIPE_END, PIPE_END);
+	cr_assert_eq(write(rig.remote, "bye", 3), 3);
+	close(rig.remote);	/* before stdin even started */
+	char buf[8] = { 0 };
+	cr_expect_eq(read(rig.drain, buf, sizeof(buf)), 3);
+	cr_expect_str_eq(buf, "bye");
+	close(rig.feed);
+	cr_expect_eq(finish_relay(&rig), 0, "0, or 3 when flags changed");
+	close(rig.drain);
 }

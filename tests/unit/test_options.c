@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "options.h"
@@ -51,6 +52,12 @@ ParameterizedTestParameters(options, rejects_bad_input)
 		{ { "mfp", "-I", "an-interface-name-too-long", "host", "22" }, 5 },
 		{ { "mfp", "-q", "-v", "host", "22" }, 5 },
 		{ { "mfp", "host", "22", "-m" }, 4 },	/* missing value */
+		{ { "mfp", "-t", "-9.3e15", "host", "22" }, 5 },	/* beyond int64 ms */
+		{ { "mfp", "-t", "1e300", "host", "22" }, 5 },
+		{ { "mfp", "-4", "::1", "22" }, 4 },		/* literal of the wrong family */
+		{ { "mfp", "-6", "127.0.0.1", "22" }, 4 },
+		{ { "mfp", "-b", "fe80::1", "host", "22" }, 5 },	/* link-local, no zone */
+		{ { "mfp", "fe80::1", "22" }, 3 },
 	};
 	return cr_make_param_array(struct bad_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -103,14 +110,14 @@ Test(options, port_bounds)
 Test(options, host_brackets)
 {
 	char host[NI_MAXHOST];
-	cr_assert(options_parse_host("[10.0.0.1]", host, sizeof(host)));
+	cr_assert(options_parse_host("host", "[10.0.0.1]", host, sizeof(host)));
 	cr_expect_str_eq(host, "10.0.0.1");
-	cr_assert(options_parse_host("[2001:db8::1]", host, sizeof(host)));
+	cr_assert(options_parse_host("host", "[2001:db8::1]", host, sizeof(host)));
 	cr_expect_str_eq(host, "2001:db8::1");
-	cr_assert(options_parse_host("fe80::1%eth0", host, sizeof(host)));
+	cr_assert(options_parse_host("host", "fe80::1%eth0", host, sizeof(host)));
 	cr_expect_str_eq(host, "fe80::1%eth0");
-	cr_expect(!options_parse_host("[[::1]]", host, sizeof(host)));
-	cr_expect(!options_parse_host("a\tb", host, sizeof(host)));
+	cr_expect(!options_parse_host("host", "[[::1]]", host, sizeof(host)));
+	cr_expect(!options_parse_host("host", "a\tb", host, sizeof(host)));
 }
 
 Test(options, host_too_long)
@@ -119,7 +126,7 @@ Test(options, host_too_long)
 	memset(name, 'a', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	char host[NI_MAXHOST];
-	cr_expect(!options_parse_host(name, host, sizeof(host)));
+	cr_expect(!options_parse_host("host", name, host, sizeof(host)));
 }
 
 Test(options, seconds_round_up_and_bounds)
@@ -183,4 +190,58 @@ Test(options, help_and_version)
 	const char *version[] = { "mfp", "-V", NULL };
 	cr_expect_eq(parse(&o, ARGC(help), help), PARSE_HELP);
 	cr_expect_eq(parse(&o, ARGC(version), version), PARSE_VERSION);
+}
+
+Test(options, seconds_are_printed_without_exponent)
+{
+	char buf[32];
+	options_format_seconds(1000000, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "1000");
+	options_format_seconds(1500, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "1.5");
+	options_format_seconds(250, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "0.25");
+	options_format_seconds(86400001, buf, sizeof(buf));
+	cr_expect_str_eq(buf, "86400.001");
+}
+
+Test(options, out_of_range_seconds_are_refused_not_converted)
+{
+	/* -9.3e15 s is -9.3e18 ms: beyond int64_t, so converting it first would
+	 * be undefined behaviour (clang's float-cast-overflow). */
+	int64_t ms = 42;
+	cr_expect(!options_parse_seconds("t", "-9.3e15", 1, 10000, &ms));
+	cr_expect(!options_parse_seconds("t", "9.3e15", 1, 10000, &ms));
+	cr_expect(!options_parse_seconds("t", "-0.5", 0, 10000, &ms));
+	cr_expect_eq(ms, 42, "untouched on error");
+}
+
+Test(options, link_local_bind_keeps_its_zone)
+{
+	struct options o;
+	const char *argv[] = { "mfp", "-b", "fe80::1%lo", "fe80::2%lo", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(argv), argv), PARSE_RUN);
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&o.bind_addr;
+	cr_expect_eq(o.bind_addr.ss_family, AF_INET6);
+	cr_expect_eq(sin6->sin6_scope_id, if_nametoindex("lo"));
+	cr_expect_eq(o.bind_len, sizeof(struct sockaddr_in6));
+}
+
+Test(options, link_local_without_zone_takes_the_interface)
+{
+	struct options o;
+	const char *argv[] = { "mfp", "-I", "lo", "-b", "fe80::1", "fe80::2", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(argv), argv), PARSE_RUN);
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&o.bind_addr;
+	cr_expect_eq(sin6->sin6_scope_id, if_nametoindex("lo"));
+}
+
+Test(options, a_half_read_cluster_does_not_leak_into_the_next_parse)
+{
+	struct options o;
+	const char *bad[] = { "mfp", "-vxq", "host", "22", NULL };
+	const char *good[] = { "mfp", "host", "22", NULL };
+	cr_expect_eq(parse(&o, ARGC(bad), bad), PARSE_USAGE);
+	cr_expect_eq(parse(&o, ARGC(good), good), PARSE_RUN);
+	cr_expect_eq(o.log_level, LOG_NORMAL, "no -q from the earlier argv");
 }
