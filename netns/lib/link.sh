@@ -22,7 +22,8 @@ mfp_path_num() {
 # link_path PATH [routed]: a veth path between cli and srv, optionally through
 # a router namespace rtrPATH. Both families, DAD off ("nodad") so that the
 # addresses are usable at once. Every path is captured from the start (headers
-# only), so that a failure always comes with its packets.
+# only), so that a failure always comes with its packets, unless
+# MFP_AUTO_CAPTURE=0 (the lab captures when it is told to).
 link_path() {
 	local p=$1 mode=${2:-direct} n cli srv rtr
 	n=$(mfp_path_num "$p")
@@ -35,7 +36,7 @@ link_path() {
 		ip -n "$cli" link set "eth-$p" up
 		ip -n "$srv" link set "eth-$p" up
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
-		obs_capture cli "$p"
+		link_capture cli "$p"
 	else
 		ns_add "rtr$p"
 		# shellcheck disable=SC2034 # read by fault_table (fault.sh)
@@ -62,9 +63,13 @@ link_path() {
 		ip -n "$srv" -6 route add "2001:db8:$n::/64" via "2001:db8:$n:1::1" dev "eth-$p"
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
 		# both sides of the middlebox: what it did is the difference
-		obs_capture cli "$p"
-		obs_capture srv "$p"
+		link_capture cli "$p"
+		link_capture srv "$p"
 	fi
+}
+
+link_capture() {
+	((MFP_AUTO_CAPTURE == 0)) || obs_capture "$@"
 }
 
 # link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses
