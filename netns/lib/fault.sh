@@ -23,25 +23,125 @@ fault_table() {
 	fi
 }
 
+# fault_rule PATH NAME EXPR...: one rule in PATH's router, tagged with NAME
+# (the rule's comment) so that it can be counted and removed on its own
 fault_rule() {
-	local p=$1
-	shift
+	local p=$1 name=$2
+	shift 2
 	fault_table "$p"
-	ip netns exec "$(ns_name "rtr$p")" nft add rule inet mfp forward_faults "$@"
+	ip netns exec "$(ns_name "rtr$p")" nft add rule inet mfp forward_faults "$@" \
+		comment "\"mfp:$name\""
 }
 
 # a middlebox that removes the option it does not know (NOPs in its place)
-fault_strip_mptcp() { fault_rule "$1" tcp option mptcp exists counter reset tcp option mptcp; }
+fault_strip_mptcp() { fault_rule "$1" strip tcp option mptcp exists counter reset tcp option mptcp; }
+# ... only from the handshake: the connection never negotiates MPTCP
+fault_strip_mptcp_syn() {
+	fault_rule "$1" strip-syn 'tcp flags & syn == syn' tcp option mptcp exists counter \
+		reset tcp option mptcp
+}
+# ... only once a connection is under way: each direction keeps its first N
+# packets (conntrack counts them), so the handshake and the first data carry
+# MPTCP and what follows does not. Packets dropped before conntrack confirms
+# a connection are not counted, which does not matter on a path that only
+# strips.
+fault_strip_mptcp_after() {
+	local p=$1 n=${2:-3} dir
+	for dir in original reply; do
+		fault_rule "$p" strip-after-data ct "$dir" packets '>' "$n" tcp option mptcp exists counter \
+			reset tcp option mptcp
+	done
+	# the counts need conntrack accounting; nft turns it on for "ct packets"
+	# on current kernels, not on every kernel we run on
+	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
+}
 # a middlebox that drops SYNs carrying MPTCP (the connection looks blackholed)
-fault_drop_mptcp_syn() { fault_rule "$1" 'tcp flags & (syn | ack) == syn' tcp option mptcp exists counter drop; }
-fault_drop_syn() { fault_rule "$1" 'tcp flags & (syn | ack) == syn' counter drop; }
+fault_drop_mptcp_syn() {
+	fault_rule "$1" drop-mptcp-syn 'tcp flags & (syn | ack) == syn' tcp option mptcp exists counter drop
+}
+# ordinary SYN loss: of every N+1 SYNs (of any kind), the first N are lost.
+# A dropped SYN never gets a confirmed conntrack entry, so the count is the
+# rule's own (numgen), not the connection's.
+fault_drop_syns() {
+	local p=$1 n=${2:-3}
+	fault_rule "$p" drop-syns 'tcp flags & (syn | ack) == syn' numgen inc mod $((n + 1)) '<' "$n" counter drop
+}
+# every SYN lost: the server looks unreachable
+fault_drop_syn() { fault_rule "$1" blackhole 'tcp flags & (syn | ack) == syn' counter drop; }
+# a middlebox that resets connections whose SYN carries an option it does
+# not know, and lets plain TCP through
+fault_reset_mptcp_syn() {
+	fault_rule "$1" reset-mptcp-syn 'tcp flags & (syn | ack) == syn' tcp option mptcp exists counter \
+		reject with tcp reset
+}
 # random loss without netem: PERCENT of the path's TCP packets
-fault_loss() { fault_rule "$1" meta l4proto tcp numgen random mod 100 '<' "$2" counter drop; }
+fault_loss() {
+	fault_rule "$1" loss meta l4proto tcp numgen random mod 100 '<' "${2:-5}" counter drop
+}
 
-# packets that the fault rules of PATH's router matched
+# The named faults, for the lab and for scenarios that take a fault from
+# the command line: "NAME [ARG]<TAB>what it does".
+fault_names() {
+	cat <<-'EOF'
+		strip	remove the MPTCP option from every packet
+		strip-syn	remove the MPTCP option from SYN and SYN/ACK only
+		strip-after-data [N]	remove it after the first N packets of each direction (default 3: handshake and first data)
+		drop-mptcp-syn	drop SYNs that carry the MPTCP option (an MPTCP blackhole)
+		drop-syns [N]	drop the first N of every N+1 SYNs, MPTCP or not (default 3)
+		blackhole	drop every SYN: the server looks unreachable
+		reset-mptcp-syn	answer SYNs that carry the MPTCP option with a TCP reset
+		loss [PERCENT]	drop PERCENT of the TCP packets at random (default 5)
+		path-down	take the path's client interface down (fault_remove brings it up)
+	EOF
+}
+
+fault_known() { fault_names | cut -f1 | awk '{ print $1 }' | grep -qxF -- "$1"; }
+
+# fault_apply NAME PATH [ARG]
+fault_apply() {
+	local name=$1 p=$2 arg=${3:-}
+	fault_known "$name" || mfp_fatal "unknown fault '$name' (known: $(fault_names | awk '{ print $1 }' | xargs))"
+	case "$name" in
+	strip) fault_strip_mptcp "$p" ;;
+	strip-syn) fault_strip_mptcp_syn "$p" ;;
+	strip-after-data) fault_strip_mptcp_after "$p" ${arg:+"$arg"} ;;
+	drop-mptcp-syn) fault_drop_mptcp_syn "$p" ;;
+	drop-syns) fault_drop_syns "$p" ${arg:+"$arg"} ;;
+	blackhole) fault_drop_syn "$p" ;;
+	reset-mptcp-syn) fault_reset_mptcp_syn "$p" ;;
+	loss) fault_loss "$p" ${arg:+"$arg"} ;;
+	path-down) link_down cli "$p" ;;
+	esac
+}
+
+# fault_remove NAME PATH: the named fault's rules go, the others stay
+fault_remove() {
+	local name=$1 p=$2 ns handle
+	fault_known "$name" || mfp_fatal "unknown fault '$name'"
+	if [[ "$name" == path-down ]]; then
+		link_up cli "$p"
+		return
+	fi
+	ns=$(ns_name "rtr$p")
+	for handle in $(fault_handles "$p" "$name"); do
+		ip netns exec "$ns" nft delete rule inet mfp forward_faults handle "$handle"
+	done
+}
+
+fault_handles() {
+	ip netns exec "$(ns_name "rtr$1")" nft -a list chain inet mfp forward_faults 2>/dev/null |
+		awk -v c="\"mfp:$2\"" '$0 ~ "comment " c " " { print $NF }'
+}
+
+# packets that the fault rules of PATH's router matched (only NAME's, when
+# given)
 fault_hits() {
-	ip netns exec "$(ns_name "rtr$1")" nft list chain inet mfp forward_faults |
-		awk '{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+	local p=$1 name=${2:-}
+	ip netns exec "$(ns_name "rtr$p")" nft list chain inet mfp forward_faults 2>/dev/null |
+		awk -v c="${name:+\"mfp:$name\"}" '
+			c != "" && index($0, "comment " c) == 0 { next }
+			{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) }
+			END { print n + 0 }'
 }
 
 fault_sysctl() { ns_sysctl "$@"; }
