@@ -54,7 +54,8 @@ cleanup_namespaces() {
 # meson sends SIGTERM to the process group on timeout and SIGKILL half a
 # second later, which may cut the trap short. A reaper in its own session
 # outlives that and clears the namespaces once the scenario is gone.
-# cleanup_guard [DIR]: DIR, when given, goes too (a lab's state directory).
+# cleanup_guard [DIR]: DIR, when given, goes too (a lab's state directory),
+# and its parent when that is left empty.
 cleanup_guard() {
 	local lib
 	lib="$MFP_TOP/netns/lib.sh"
@@ -64,7 +65,7 @@ cleanup_guard() {
 		while kill -0 "$2" 2>/dev/null; do sleep 0.2; done
 		source "$1"
 		cleanup_namespaces "$4"
-		[[ -z "$5" ]] || rm -rf "$5"
+		[[ -z "$5" ]] || { rm -rf "$5"; rmdir "${5%/*}" 2>/dev/null; }
 	' mfp-reaper "$lib" "$$" "$MFP_DIR" "$MFP_ID" "${1:-}" </dev/null >/dev/null 2>&1 &
 	MFP_GUARD_PID=$!
 }
