@@ -76,13 +76,16 @@ obs_monitor_start() {
 
 # obs_capture ROLE PATH [DIR]: headers of every packet on ROLE's path
 # interface, into DIR/ROLE-PATH.pcap (DIR: the work dir); returns once
-# tcpdump is really capturing; once per interface and DIR
+# tcpdump is really capturing; once per interface and DIR.
 obs_capture() {
 	local role=$1 p=$2 dir=${3:-$MFP_DIR} log
 	log="$dir/tcpdump.$role.$p.log"
 	[[ ! -e "$log" ]] || return 0
-	ip netns exec "$(ns_name "$role")" tcpdump -i "eth-$p" -n -s 128 -U -Z root -w "$dir/$role-$p.pcap" \
-		</dev/null >"$log" 2>&1 &
+	# --immediate-mode: otherwise the last second of packets waits in
+	# libpcap's ring for a block to fill, and a tcpdump stopped right after
+	# the traffic (the end of a scenario, "lab capture stop") loses the end
+	ip netns exec "$(ns_name "$role")" tcpdump --immediate-mode -i "eth-$p" -n -s 128 -U -Z root \
+		-w "$dir/$role-$p.pcap" </dev/null >"$log" 2>&1 &
 	ns_bg_pid "$!"
 	mfp_wait 10 grep -qs 'listening on' "$log" || mfp_fatal "tcpdump did not start on $role eth-$p"
 }
