@@ -1,7 +1,10 @@
 # mptcp-fdpass: build and test in Debian 12.
 #
-#   docker build -t mptcp-fdpass .
+#   docker build -t mptcp-fdpass .        (or: podman build ...)
 #   docker run --rm --privileged mptcp-fdpass
+#
+# ci/container does both with whichever engine can, and runs the command in
+# the image's filesystem with chroot where no engine can start a container.
 #
 # The tests create network namespaces, so the container must run with
 # --privileged, and it shares the host's kernel, so the HOST must have MPTCP

@@ -7,7 +7,13 @@ NETNS_JOBS ?= 4
 
 BIN = $(BUILD)/src/mptcp-fdpass
 
-.PHONY: all deps build-deps setup check demo bench install clean
+# KERNEL=6.1 (or 6.12, a Debian package name, .deb files, an image) runs the
+# root suites in a qemu guest with that kernel; see netns/vm --help.
+KERNEL ?= host
+KERNELS ?= host 6.12 6.1
+SUITE ?= netns
+
+.PHONY: all deps build-deps setup check matrix demo bench deb install clean
 
 all: setup
 	meson compile -C $(BUILD)
@@ -17,8 +23,11 @@ all: setup
 build-deps:
 	@./ci/deps build
 
+# qemu and friends only when a kernel other than the host's is asked for
+VM_DEPS = $(if $(filter-out host,$(KERNEL)),vm)
+
 deps:
-	@./ci/deps
+	@./ci/deps all $(VM_DEPS)
 
 setup: build-deps
 	@if [ ! -f $(BUILD)/build.ninja ]; then \
@@ -28,13 +37,25 @@ setup: build-deps
 	fi
 
 check: deps all
-	@NETNS_JOBS=$(NETNS_JOBS) ./tests/check $(BUILD)
+	@NETNS_JOBS=$(NETNS_JOBS) KERNEL="$(KERNEL)" MODULES="$(MODULES)" ./tests/check $(BUILD)
+
+# the suite on each kernel, as a table (also written to $(BUILD)/matrix.md)
+matrix: deps all
+	@./ci/deps vm
+	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" ./tests/matrix $(BUILD)
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
+# numbers and SVG charts (under $(BUILD)), never verdicts; BENCH_RUNS and
+# BENCH_MIB ask for more rounds and bigger transfers, BENCH_PEER adds another
+# helper to path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
+
+# the Debian package, $(BUILD)/mptcp-fdpass_VERSION_ARCH.deb, checked by lintian
+deb:
+	@./ci/deb $(BUILD)
 
 install: all
 	meson install -C $(BUILD)

@@ -35,7 +35,8 @@
 #
 # Prefixes: ns_ namespaces, link_ veths/addresses/shaping, ep_ MPTCP limits and
 # endpoints, fault_ middlebox rules and sysctls, sshd_ / ssh_ the real OpenSSH,
-# obs_ kernel counters and captures, check_ assertions, mfp_ the scenario's
+# obs_ kernel counters and captures, chart_ SVG charts of the bytes per path,
+# check_ assertions, mfp_ the scenario's
 # life (init, skip, finish), cleanup the one trap.
 #
 # A scenario sources this file, calls mfp_init, builds its topology, asserts
@@ -79,6 +80,8 @@ source "$MFP_TOP/netns/lib/sshd.sh"
 source "$MFP_TOP/netns/lib/ssh.sh"
 # shellcheck source=SCRIPTDIR/lib/obs.sh
 source "$MFP_TOP/netns/lib/obs.sh"
+# shellcheck source=SCRIPTDIR/lib/chart.sh
+source "$MFP_TOP/netns/lib/chart.sh"
 # shellcheck source=SCRIPTDIR/lib/check.sh
 source "$MFP_TOP/netns/lib/check.sh"
 # shellcheck source=SCRIPTDIR/lib/cleanup.sh

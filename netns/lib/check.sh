@@ -37,3 +37,20 @@ mfp_not_grep() { ! grep -qs "$@" 2>/dev/null; }
 check_grep() {
 	if grep -qs -- "$3" "$2" 2>/dev/null; then check_ok "$1"; else check_fail "$1: no '$3' in $(basename "$2")"; fi
 }
+
+# check_delta ge|eq WHAT ROLE COUNTER VALUE [FROM TO]: how far a counter
+# moved between two snapshots (before/after by default), against VALUE. A
+# counter that this kernel does not have is said, not failed: the counter is
+# then the absent feature, and the scenario's other checks still decide.
+check_delta() {
+	local op=$1 what=$2 role=$3 name=$4 want=$5 from=${6:-before} to=${7:-after}
+	if ! obs_has_counter "$role" "$to" "$name"; then
+		mfp_log "n/a on this kernel: $what (no $name counter)"
+		return 0
+	fi
+	case "$op" in
+	ge) check_ge "$what" "$(obs_delta "$role" "$name" "$from" "$to")" "$want" ;;
+	eq) check_eq "$what" "$(obs_delta "$role" "$name" "$from" "$to")" "$want" ;;
+	*) mfp_fatal "check_delta: '$op' is not ge or eq" ;;
+	esac
+}

@@ -72,8 +72,11 @@ link_path() {
 	fi
 }
 
+# the automatic capture of a path. MFP_CAPTURE=0 turns it off: a
+# benchmark's gigabytes are no evidence anyone reads, and tcpdump's CPU time
+# would be measured with them.
 link_capture() {
-	((MFP_AUTO_CAPTURE == 0)) || obs_capture "$@"
+	((MFP_AUTO_CAPTURE == 0)) || [[ "${MFP_CAPTURE:-1}" == 0 ]] || obs_capture "$@"
 }
 
 # link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses

@@ -25,6 +25,13 @@ mfp_skip() {
 	exit 77
 }
 
+# The kernel lacks the feature a scenario is about (learnt by probing, never
+# from the version number): nothing to test, and nothing wrong with the
+# kernel or the machine, so this is exit 77 even under CI=true.
+mfp_not_applicable() {
+	printf '[%s] SKIP: not applicable on this kernel: %s\n' "$MFP_NAME" "$*"
+	exit 77
+}
 
 mfp_require_tools() {
 	local tool
@@ -38,7 +45,7 @@ mfp_require_tools() {
 mfp_preflight() {
 	((EUID == 0)) || mfp_skip "needs root (network namespaces, sshd)"
 	[[ -e /proc/sys/net/mptcp/enabled ]] || mfp_skip "kernel without MPTCP (no /proc/sys/net/mptcp)"
-	mfp_require_tools ip nft tc ss nstat ssh ssh-keygen mptcpize tcpdump timeout setsid sha256sum
+	mfp_require_tools ip nft tc ss nstat ssh ssh-keygen mptcpize tcpdump timeout setsid sha256sum python3
 	[[ -x "$MFP_SSHD" ]] || mfp_skip "missing $MFP_SSHD (openssh-server)"
 
 	local helper
@@ -87,12 +94,30 @@ mfp_finish() {
 # shell functions: a forked function would carry the ERR trap with it and
 # complain when cleanup kills it.
 
+# How much slower than a host this machine may be. Waits for readiness and
+# the limits that only catch hangs are stretched by it; bounds that are the
+# behaviour under test are not (they are measured against baselines taken in
+# the same run, or by the helper's own clock). MFP_SLOW overrides it; in a
+# guest that qemu emulates (netns/vm under TCG) it is 10.
+mfp_slow_factor() {
+	if [[ -n "${MFP_SLOW:-}" ]]; then
+		echo "$MFP_SLOW"
+	elif [[ "${MFP_GUEST_ACCEL:-}" == tcg ]]; then
+		echo 10
+	else
+		echo 1
+	fi
+}
+
+# mfp_slow SECONDS: a hang-catching limit, stretched for a slow machine
+mfp_slow() { echo $(($1 * $(mfp_slow_factor))); }
+
 # Poll until a command succeeds: the suite never sleeps a fixed time where
-# the kernel can be asked instead.
+# the kernel can be asked instead. TIMEOUT is stretched by mfp_slow.
 mfp_wait() {
 	local timeout=$1 deadline
 	shift
-	deadline=$((SECONDS + timeout))
+	deadline=$((SECONDS + $(mfp_slow "$timeout")))
 	until "$@"; do
 		((SECONDS < deadline)) || return 1
 		sleep 0.05

@@ -19,6 +19,11 @@ obs_counter() {
 	awk -v n="$3" '$1 == n { v = $2 } END { print v + 0 }' "$MFP_DIR/nstat.$1.$2"
 }
 
+# obs_has_counter ROLE LABEL NAME: the kernel knows this counter (nstat -z
+# lists every counter it has, zeros included; MIB counters came with
+# kernels over time)
+obs_has_counter() { awk -v n="$3" '$1 == n { f = 1 } END { exit !f }' "$MFP_DIR/nstat.$1.$2"; }
+
 # obs_delta ROLE NAME [FROM] [TO]: how far a counter moved between snapshots
 obs_delta() {
 	local role=$1 name=$2 from=${3:-before} to=${4:-after} a b

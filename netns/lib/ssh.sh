@@ -59,7 +59,7 @@ ssh_argv() {
 		-o IdentitiesOnly=yes -o BatchMode=yes
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null
 		-o LogLevel=ERROR -o IPQoS="${MFP_IPQOS:-none}"
-		-o ConnectTimeout=20 -o ServerAliveInterval=0
+		-o ConnectTimeout="$(mfp_slow 20)" -o ServerAliveInterval=0
 		-o ProxyUseFdpass="${MFP_PROXY_FDPASS:-yes}" -p "${MFP_SSH_PORT:-22}"
 		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS ${MFP_HELPER_ARGS:-} %h %p"
 		"root@$host")
@@ -72,7 +72,7 @@ ssh_run() {
 	local tag=$1 host=$2 rc=0
 	shift 2
 	ssh_argv "$tag" "$host"
-	ip netns exec "$(ns_name cli)" timeout -k 5 "${MFP_SSH_TIMEOUT:-60}" "${SSH_ARGV[@]}" "$@" \
+	ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "${SSH_ARGV[@]}" "$@" \
 		<&0 >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
 	mfp_wait_pid "$!" || rc=$?
 	return "$rc"
@@ -87,7 +87,7 @@ ssh_open() {
 	ssh_argv "$tag" "$host"
 	rm -f "$MFP_DIR/$tag.in"
 	mkfifo "$MFP_DIR/$tag.in"
-	ip netns exec "$(ns_name cli)" timeout -k 5 "${MFP_SSH_TIMEOUT:-60}" "${SSH_ARGV[@]}" "$@" \
+	ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "${SSH_ARGV[@]}" "$@" \
 		<"$MFP_DIR/$tag.in" >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
 	MFP_SESSION_PID=$!
 	ns_bg_pid "$MFP_SESSION_PID"

@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: BSD-3-Clause
+#
+# symptom_: what the bug scenarios (tests/bugs/) add to the harness. A bug
+# scenario names the kernel fix it checks (symptom_bug), asserts the fixed
+# behaviour with symptom_check* (a failure names the bug), and ends with
+# symptom_finish.
+#
+# Symptom mode (MFP_SYMPTOM=1): no Debian kernel old enough to carry these
+# bugs can be installed, so the harness itself produces on the wire what an
+# affected kernel would do (an injected reset, a truncated tail, a stall, a
+# SYN without MPTCP after a false blackhole). The scenario must then fail and
+# name the bug, which shows that it can. The faults below are the ones
+# fault.sh does not have; like those, each is one tagged nft rule with a
+# counter in a path's router. Sourced by the scenarios after lib.sh (uses
+# fault_rule, fault_sysctl, check_*, mfp_*).
+
+MFP_BUG=""
+MFP_BUG_SYMPTOM=""
+
+# symptom_bug HASH SYMPTOM: the fix this scenario checks, and what an
+# affected kernel does
+symptom_bug() {
+	MFP_BUG=$1
+	MFP_BUG_SYMPTOM=$2
+	mfp_log "checks kernel fix $MFP_BUG; affected kernels: $MFP_BUG_SYMPTOM"
+	if symptom_mode; then
+		mfp_log "SYMPTOM MODE: the harness produces that symptom itself; this run must FAIL"
+	fi
+}
+
+symptom_mode() { [[ "${MFP_SYMPTOM:-0}" == 1 ]]; }
+
+# a failed check that names the bug whose symptom it is
+symptom_fail() { check_fail "$* (symptom of $MFP_BUG: $MFP_BUG_SYMPTOM)"; }
+
+symptom_check() {
+	local what=$1
+	shift
+	if "$@"; then check_ok "$what"; else symptom_fail "$what"; fi
+}
+
+symptom_check_eq() {
+	if [[ "$2" == "$3" ]]; then check_ok "$1 ($2)"; else symptom_fail "$1: got '$2', expected '$3'"; fi
+}
+
+symptom_check_ge() {
+	if (($2 >= $3)); then check_ok "$1 ($2 >= $3)"; else symptom_fail "$1: got $2, expected >= $3"; fi
+}
+
+symptom_finish() {
+	if ((MFP_FAILS > 0)); then
+		mfp_log "FAIL: $MFP_FAILS check(s) failed: the kernel behaves as one without fix $MFP_BUG ($MFP_BUG_SYMPTOM)"
+		exit 1
+	fi
+	mfp_finish
+}
+
+# symptom_counter_exists ROLE NAME: the kernel has this counter (nstat
+# lists every counter it knows with -z)
+symptom_counter_exists() {
+	NSTAT_HISTORY="$MFP_DIR/nstat.$1.hist" ns_exec "$1" nstat -asz 2>/dev/null |
+		awk -v n="$2" '$1 == n { f = 1 } END { exit !f }'
+}
+
+# symptom_netstat ROLE NAME: the current value of a TcpExt or MPTcpExt
+# counter (NAME without the prefix) in ROLE's namespace, read directly: cheap
+# enough to poll, where an nstat snapshot is not
+symptom_netstat() {
+	ns_exec "$1" cat /proc/net/netstat | awk -v want="$2" '
+		$1 == "TcpExt:" || $1 == "MPTcpExt:" {
+			if (!(($1) in seen)) { seen[$1] = 1; for (i = 2; i <= NF; i++) name[$1, i] = $i; next }
+			for (i = 2; i <= NF; i++) if (name[$1, i] == want) { print $i; found = 1 }
+		}
+		END { if (!found) print 0 }'
+}
+
+# symptom_netstat_reached ROLE NAME N: that counter is at least N (for
+# mfp_wait)
+symptom_netstat_reached() { (($(symptom_netstat "$1" "$2") >= $3)); }
+
+# symptom_sysctl_exists ROLE NAME: the sysctl exists in ROLE's namespace
+# (net.mptcp.* are per namespace: probed where they will be used)
+symptom_sysctl_exists() { ns_exec "$1" test -e "/proc/sys/${2//.//}"; }
+
+# --- faults that fault.sh does not have --------------------------------
+
+# symptom_drop_plain_syns PATH N: the first N SYNs without the MPTCP option
+# that cross PATH's router are lost (with drop-mptcp-syn: all MP_CAPABLE
+# SYNs and the kernel's first plain retries are lost, whatever the number
+# of MP_CAPABLE retransmissions of this kernel)
+symptom_drop_plain_syns() {
+	fault_rule "$1" drop-plain-syns 'tcp flags & (syn | ack) == syn' tcp option mptcp missing \
+		numgen inc mod 1000000 '<' "$2" counter drop
+}
+
+# symptom_remove NAME PATH: remove a fault of this file (fault_remove knows
+# only fault.sh's names)
+symptom_remove() {
+	local handle
+	for handle in $(fault_handles "$2" "$1"); do
+		ip netns exec "$(ns_name "rtr$2")" nft delete rule inet mfp forward_faults handle "$handle"
+	done
+}
+
+# --- faults that only symptom mode needs -------------------------------
+
+# symptom_reset_after PATH N: the connection is reset once it is under way:
+# every client-to-server packet after the first N of the connection is
+# dropped and answered with a TCP reset (to the client, the reset looks like
+# the server's); the client's own resets pass, so the server hears of it
+symptom_reset_after() {
+	local p=$1 n=$2
+	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
+	fault_rule "$p" symptom-reset ct direction original ct original packets '>' "$n" \
+		'tcp flags & rst == 0' counter reject with tcp reset
+}
+
+# symptom_cut_after_bytes PATH BYTES: a transfer from the client is cut
+# once more than BYTES went through: the server's next packet is dropped
+# and the server gets a reset instead, so it sees the stream end early; the
+# server's own resets pass, so the client hears of it too
+symptom_cut_after_bytes() {
+	local p=$1 bytes=$2
+	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
+	fault_rule "$p" symptom-cut ct direction reply ct original bytes '>' "$bytes" \
+		'tcp flags & rst == 0' counter reject with tcp reset
+}
+
+# symptom_stall PATH: nothing gets through any more (TCP), in either
+# direction, without a reset: what a connection stuck in a wrong state looks
+# like from outside
+symptom_stall() { fault_rule "$1" symptom-stall meta l4proto tcp counter drop; }
