@@ -54,6 +54,8 @@ cleanup_namespaces() {
 # meson sends SIGTERM to the process group on timeout and SIGKILL half a
 # second later, which may cut the trap short. A reaper in its own session
 # outlives that and clears the namespaces once the scenario is gone.
+# cleanup_guard [DIR]: DIR, when given, goes too (a lab's state directory),
+# and its parent when that is left empty.
 cleanup_guard() {
 	local lib
 	lib="$MFP_TOP/netns/lib.sh"
@@ -63,25 +65,32 @@ cleanup_guard() {
 		while kill -0 "$2" 2>/dev/null; do sleep 0.2; done
 		source "$1"
 		cleanup_namespaces "$4"
-	' mfp-reaper "$lib" "$$" "$MFP_DIR" "$MFP_ID" </dev/null >/dev/null 2>&1 &
+		[[ -z "$5" ]] || { rm -rf "$5"; rmdir "${5%/*}" 2>/dev/null; }
+	' mfp-reaper "$lib" "$$" "$MFP_DIR" "$MFP_ID" "${1:-}" </dev/null >/dev/null 2>&1 &
 	MFP_GUARD_PID=$!
 }
 
-cleanup() {
-	local rc=$? pid ns
-	trap - EXIT INT TERM HUP ERR
-	set +eE
+# the reaper has nothing left to do (or, for a lab that is up, must not do it)
+cleanup_guard_off() {
+	local pid
+	[[ -n "$MFP_GUARD_PID" ]] || return 0
+	pid=$(cat "$MFP_DIR/reaper.pid" 2>/dev/null || echo "$MFP_GUARD_PID")
+	kill "$pid" 2>/dev/null || true
+	rm -f "$MFP_DIR/reaper.pid"
+	MFP_GUARD_PID=""
+}
+
+# cleanup_teardown: every namespace of this run and every background process
+# it started, gone. Shared by the scenarios' trap and the lab's.
+cleanup_teardown() {
+	local pid ns left=()
 	if [[ -n "$MFP_SESSION_FD" ]]; then exec {MFP_SESSION_FD}>&-; fi
-	if ((rc != 0 && rc != 77)); then
-		obs_collect
-	fi
 	for ns in "${MFP_NS[@]}"; do
 		cleanup_ns "$ns"
 	done
 	[[ -z "$MFP_ID" ]] || cleanup_namespaces "$MFP_ID"
 	# what is left lives in the root namespace (a feeding "cat"); no "wait":
 	# one that ignored TERM would hang the exit
-	local left=()
 	for pid in "${MFP_BG[@]}"; do
 		! cleanup_ours "$pid" || kill "$pid" 2>/dev/null
 	done
@@ -92,11 +101,17 @@ cleanup() {
 		sleep 0.2
 		kill -KILL "${left[@]}" 2>/dev/null
 	fi
-	# the reaper has nothing left to do
-	if [[ -n "$MFP_GUARD_PID" ]]; then
-		pid=$(cat "$MFP_DIR/reaper.pid" 2>/dev/null || echo "$MFP_GUARD_PID")
-		kill "$pid" 2>/dev/null
+	cleanup_guard_off
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM HUP ERR
+	set +eE
+	if ((rc != 0 && rc != 77)); then
+		obs_collect
 	fi
+	cleanup_teardown
 	if [[ -n "$MFP_DIR" ]]; then
 		if ((rc == 0 || rc == 77)); then
 			rm -rf "$MFP_DIR"

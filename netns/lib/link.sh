@@ -22,7 +22,8 @@ mfp_path_num() {
 # link_path PATH [routed]: a veth path between cli and srv, optionally through
 # a router namespace rtrPATH. Both families, DAD off ("nodad") so that the
 # addresses are usable at once. Every path is captured from the start (headers
-# only), so that a failure always comes with its packets.
+# only), so that a failure always comes with its packets, unless
+# MFP_AUTO_CAPTURE=0 (the lab captures when it is told to).
 link_path() {
 	local p=$1 mode=${2:-direct} n cli srv rtr
 	n=$(mfp_path_num "$p")
@@ -35,7 +36,7 @@ link_path() {
 		ip -n "$cli" link set "eth-$p" up
 		ip -n "$srv" link set "eth-$p" up
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
-		obs_capture cli "$p"
+		link_capture cli "$p"
 	else
 		ns_add "rtr$p"
 		# shellcheck disable=SC2034 # read by fault_table (fault.sh)
@@ -60,11 +61,22 @@ link_path() {
 		ip -n "$cli" -6 route add "2001:db8:$n:1::/64" via "2001:db8:$n::2" dev "eth-$p"
 		ip -n "$srv" route add "198.18.$n.0/24" via "198.19.$n.1" dev "eth-$p"
 		ip -n "$srv" -6 route add "2001:db8:$n::/64" via "2001:db8:$n:1::1" dev "eth-$p"
+		# a join over this path may head for the server's address on another
+		# path: the router passes anything unknown on to the server
+		ip -n "$rtr" route add default via "198.19.$n.2" dev to-srv
+		ip -n "$rtr" -6 route add default via "2001:db8:$n:1::2" dev to-srv
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
 		# both sides of the middlebox: what it did is the difference
-		obs_capture cli "$p"
-		obs_capture srv "$p"
+		link_capture cli "$p"
+		link_capture srv "$p"
 	fi
+}
+
+# the automatic capture of a path. MFP_CAPTURE=0 turns it off: a
+# benchmark's gigabytes are no evidence anyone reads, and tcpdump's CPU time
+# would be measured with them.
+link_capture() {
+	((MFP_AUTO_CAPTURE == 0)) || [[ "${MFP_CAPTURE:-1}" == 0 ]] || obs_capture "$@"
 }
 
 # link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses
@@ -115,7 +127,30 @@ link_ip() {
 }
 
 link_down() { ip -n "$(ns_name "$1")" link set "eth-$2" down; }
-link_up() { ip -n "$(ns_name "$1")" link set "eth-$2" up; }
+
+# link_up ROLE PATH: the interface comes back, and on the client so does
+# what the kernel dropped with it: the IPv6 address, the neighbour entries
+# and the routes through it
+link_up() {
+	local role=$1 p=$2 n ns gw4 gw6
+	n=$(mfp_path_num "$p")
+	ns=$(ns_name "$role")
+	ip -n "$ns" link set "eth-$p" up
+	[[ "$role" == cli ]] || return 0
+	ip -n "$ns" -6 addr replace "$(link_ip cli "$p" 6)/64" dev "eth-$p" nodad
+	if [[ -n "${MFP_ROUTED[$p]:-}" ]]; then
+		gw4="198.18.$n.2"
+		gw6="2001:db8:$n::2"
+		link_neigh cli "eth-$p" "rtr$p" to-cli
+		ip -n "$ns" route replace "198.19.$n.0/24" via "$gw4" dev "eth-$p"
+		ip -n "$ns" -6 route replace "2001:db8:$n:1::/64" via "$gw6" dev "eth-$p"
+	else
+		gw4=$(link_ip srv "$p" 4)
+		gw6=$(link_ip srv "$p" 6)
+	fi
+	ip -n "$ns" route replace default via "$gw4" dev "eth-$p" table $((100 + n))
+	ip -n "$ns" -6 route replace default via "$gw6" dev "eth-$p" table $((100 + n))
+}
 
 # link_shape ROLE PATH RATE: egress rate limit with tbf (netem is not always
 # there; tbf is). The burst stays small so that the rate holds at short scale.

@@ -40,7 +40,9 @@ mfp_require_tools() {
 	done
 }
 
-mfp_init() {
+# mfp_preflight: what every user of the harness needs (root, MPTCP, the
+# tools, sshd, the helper); a skip (or a failure under CI) when absent.
+mfp_preflight() {
 	((EUID == 0)) || mfp_skip "needs root (network namespaces, sshd)"
 	[[ -e /proc/sys/net/mptcp/enabled ]] || mfp_skip "kernel without MPTCP (no /proc/sys/net/mptcp)"
 	mfp_require_tools ip nft tc ss nstat ssh ssh-keygen mptcpize tcpdump timeout setsid sha256sum python3
@@ -50,19 +52,31 @@ mfp_init() {
 	read -r helper _ <<<"$MPTCP_FDPASS"
 	# The helper is the thing under test, not a tool: its absence is a failure.
 	command -v "$helper" >/dev/null 2>&1 || mfp_fatal "helper not found: $MPTCP_FDPASS (build it, or set MPTCP_FDPASS)"
+}
 
-	MFP_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-	local base=${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}
-	mkdir -p "$base"
-	MFP_DIR=$(mktemp -d "$base/$MFP_NAME.XXXXXX")
-	trap cleanup EXIT
-	# exit from the handlers so that the EXIT trap does the work exactly once
+# a fresh random id: the namespaces are mfp-<id>-<role>
+mfp_new_id() { MFP_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n'); }
+
+# mfp_traps HANDLER: HANDLER is the one EXIT trap; the signals exit through
+# it, so that it does the work exactly once
+mfp_traps() {
+	# shellcheck disable=SC2064 # the handler's name, fixed now
+	trap "$1" EXIT
 	trap 'mfp_log "interrupted (SIGINT)"; exit 130' INT
 	trap 'mfp_log "terminated (SIGTERM; a timeout?)"; exit 143' TERM
 	trap 'mfp_log "hung up (SIGHUP)"; exit 129' HUP
 	set -E
 	# stderr: the ERR trap also fires inside $(...), whose stdout is a value
 	trap 'mfp_log "error: line $LINENO: $BASH_COMMAND (status $?)" >&2' ERR
+}
+
+mfp_init() {
+	mfp_preflight
+	mfp_new_id
+	local base=${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}
+	mkdir -p "$base"
+	MFP_DIR=$(mktemp -d "$base/$MFP_NAME.XXXXXX")
+	mfp_traps cleanup
 	cleanup_guard
 	mfp_log "id $MFP_ID, work dir $MFP_DIR, helper: $MPTCP_FDPASS"
 }

@@ -79,16 +79,18 @@ obs_monitor_start() {
 	ns_bg_pid "$!"
 }
 
-# obs_capture ROLE PATH: headers of every packet on ROLE's path interface;
-# returns once tcpdump is really capturing; once per interface.
-# MFP_CAPTURE=0 turns captures off: a benchmark's gigabytes are no evidence
-# anyone reads, and tcpdump's CPU time would be measured with them.
+# obs_capture ROLE PATH [DIR]: headers of every packet on ROLE's path
+# interface, into DIR/ROLE-PATH.pcap (DIR: the work dir); returns once
+# tcpdump is really capturing; once per interface and DIR.
 obs_capture() {
-	local role=$1 p=$2 log="$MFP_DIR/tcpdump.$1.$2.log"
-	[[ "${MFP_CAPTURE:-1}" != 0 ]] || return 0
+	local role=$1 p=$2 dir=${3:-$MFP_DIR} log
+	log="$dir/tcpdump.$role.$p.log"
 	[[ ! -e "$log" ]] || return 0
-	ip netns exec "$(ns_name "$role")" tcpdump -i "eth-$p" -n -s 128 -U -Z root -w "$MFP_DIR/$role-$p.pcap" \
-		</dev/null >"$log" 2>&1 &
+	# --immediate-mode: otherwise the last second of packets waits in
+	# libpcap's ring for a block to fill, and a tcpdump stopped right after
+	# the traffic (the end of a scenario, "lab capture stop") loses the end
+	ip netns exec "$(ns_name "$role")" tcpdump --immediate-mode -i "eth-$p" -n -s 128 -U -Z root \
+		-w "$dir/$role-$p.pcap" </dev/null >"$log" 2>&1 &
 	ns_bg_pid "$!"
 	mfp_wait 10 grep -qs 'listening on' "$log" || mfp_fatal "tcpdump did not start on $role eth-$p"
 }
