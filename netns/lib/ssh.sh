@@ -129,6 +129,11 @@ ssh_push() {
 	local tag=$1 host=$2 file=$3 size
 	size=$(stat -c %s "$file")
 	ssh_open "$tag" "$host" "head -c $size | sha256sum; exec cat >/dev/null"
+	# MFP_PUSH_SUBFLOWS=N: the paths under test must exist before the data
+	# goes; in an emulated guest a join can come after a few MiB have passed
+	if [[ -n "${MFP_PUSH_SUBFLOWS:-}" ]] && ! mfp_wait 10 obs_subflows_at_least srv "$MFP_PUSH_SUBFLOWS"; then
+		mfp_log "only $(obs_subflow_count srv) subflow(s) when the data went"
+	fi
 	# a dead ssh shows up as a missing hash, not as a failed write
 	ssh_feed "$file" || true
 	ssh_expect "$tag" ' -$' "${4:-60}"
