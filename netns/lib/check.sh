@@ -4,8 +4,10 @@
 # check_: assertions. Each prints "ok: ..." or "FAIL: ..." and counts
 # failures; mfp_finish turns the count into the exit code.
 
+# MFP_FAIL_NOTE, when set (for one call: MFP_FAIL_NOTE=... check ...), is
+# appended to a failure: the bug scenarios name the bug that way.
 check_fail() {
-	printf '[%s] FAIL: %s\n' "$MFP_NAME" "$*"
+	printf '[%s] FAIL: %s%s\n' "$MFP_NAME" "$*" "${MFP_FAIL_NOTE:-}"
 	MFP_FAILS=$((MFP_FAILS + 1))
 }
 check_ok() { mfp_log "ok: $*"; }

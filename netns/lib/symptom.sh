@@ -31,22 +31,12 @@ symptom_bug() {
 
 symptom_mode() { [[ "${MFP_SYMPTOM:-0}" == 1 ]]; }
 
-# a failed check that names the bug whose symptom it is
-symptom_fail() { check_fail "$* (symptom of $MFP_BUG: $MFP_BUG_SYMPTOM)"; }
-
-symptom_check() {
-	local what=$1
-	shift
-	if "$@"; then check_ok "$what"; else symptom_fail "$what"; fi
-}
-
-symptom_check_eq() {
-	if [[ "$2" == "$3" ]]; then check_ok "$1 ($2)"; else symptom_fail "$1: got '$2', expected '$3'"; fi
-}
-
-symptom_check_ge() {
-	if (($2 >= $3)); then check_ok "$1 ($2 >= $3)"; else symptom_fail "$1: got $2, expected >= $3"; fi
-}
+# checks whose failure names the bug whose symptom it is
+symptom_note() { printf ' (symptom of %s: %s)' "$MFP_BUG" "$MFP_BUG_SYMPTOM"; }
+symptom_fail() { MFP_FAIL_NOTE=$(symptom_note) check_fail "$@"; }
+symptom_check() { MFP_FAIL_NOTE=$(symptom_note) check "$@"; }
+symptom_check_eq() { MFP_FAIL_NOTE=$(symptom_note) check_eq "$@"; }
+symptom_check_ge() { MFP_FAIL_NOTE=$(symptom_note) check_ge "$@"; }
 
 symptom_finish() {
 	if ((MFP_FAILS > 0)); then
