@@ -12,6 +12,9 @@ BIN = $(BUILD)/src/mptcp-fdpass
 KERNEL ?= host
 KERNELS ?= host 6.12 6.1
 SUITE ?= netns
+# TESTS="NAME..." runs only those scenarios (check: no unit suite; matrix:
+# on each kernel), e.g. to sweep one bug over every kernel package
+TESTS ?=
 
 .PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
 
@@ -37,12 +40,12 @@ setup: build-deps
 	fi
 
 check: deps all
-	@NETNS_JOBS=$(NETNS_JOBS) KERNEL="$(KERNEL)" MODULES="$(MODULES)" ./tests/check $(BUILD)
+	@NETNS_JOBS=$(NETNS_JOBS) KERNEL="$(KERNEL)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/check $(BUILD)
 
 # the suite on each kernel, as a table (also written to $(BUILD)/matrix.md)
 matrix: deps all
 	@./ci/deps vm
-	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" ./tests/matrix $(BUILD)
+	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/matrix $(BUILD)
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
