@@ -80,6 +80,8 @@ source "$MFP_TOP/netns/lib/sshd.sh"
 source "$MFP_TOP/netns/lib/ssh.sh"
 # shellcheck source=SCRIPTDIR/lib/obs.sh
 source "$MFP_TOP/netns/lib/obs.sh"
+# shellcheck source=SCRIPTDIR/lib/probe.sh
+source "$MFP_TOP/netns/lib/probe.sh"
 # shellcheck source=SCRIPTDIR/lib/chart.sh
 source "$MFP_TOP/netns/lib/chart.sh"
 # shellcheck source=SCRIPTDIR/lib/check.sh

@@ -64,7 +64,7 @@ fault_drop_mptcp_syn() {
 # rule's own (numgen), not the connection's.
 fault_drop_syns() {
 	local p=$1 n=${2:-3}
-	fault_rule "$p" drop-syns 'tcp flags & (syn | ack) == syn' numgen inc mod $((n + 1)) '<' "$n" counter drop
+	fault_rule "$p" drop-syns 'tcp flags & (syn | ack) == syn' numgen inc mod $((n + 1)) '<=' $((n - 1)) counter drop
 }
 # every SYN lost: the server looks unreachable
 fault_drop_syn() { fault_rule "$1" blackhole 'tcp flags & (syn | ack) == syn' counter drop; }
@@ -74,9 +74,10 @@ fault_reset_mptcp_syn() {
 	fault_rule "$1" reset-mptcp-syn 'tcp flags & (syn | ack) == syn' tcp option mptcp exists counter \
 		reject with tcp reset
 }
-# random loss without netem: PERCENT of the path's TCP packets
+# random loss without netem: PERCENT of the path's TCP packets (nft takes
+# no "< 100" against a number below 100: "<= PERCENT-1")
 fault_loss() {
-	fault_rule "$1" loss meta l4proto tcp numgen random mod 100 '<' "${2:-5}" counter drop
+	fault_rule "$1" loss meta l4proto tcp numgen random mod 100 '<=' $((${2:-5} - 1)) counter drop
 }
 
 # The named faults, for the lab and for scenarios that take a fault from
@@ -85,22 +86,67 @@ fault_names() {
 	cat <<-'EOF'
 		strip	remove the MPTCP option from every packet
 		strip-syn	remove the MPTCP option from SYN and SYN/ACK only
-		strip-after-data [N]	remove it after the first N packets of each direction (default 3: handshake and first data)
+		strip-after-data [N]	remove it after the first N packets of each direction (0-1000, default 3: handshake and first data)
 		drop-mptcp-syn	drop SYNs that carry the MPTCP option (an MPTCP blackhole)
-		drop-syns [N]	drop the first N of every N+1 SYNs, MPTCP or not (default 3)
+		drop-syns [N]	drop the first N of every N+1 SYNs, MPTCP or not (1-1000, default 3)
 		blackhole	drop every SYN: the server looks unreachable
 		reset-mptcp-syn	answer SYNs that carry the MPTCP option with a TCP reset
-		loss [PERCENT]	drop PERCENT of the TCP packets at random (default 5)
+		loss [PERCENT]	drop PERCENT of the TCP packets at random (1-100, default 5)
 		path-down	take the path's client interface down (fault_remove brings it up)
 	EOF
 }
 
 fault_known() { fault_names | cut -f1 | awk '{ print $1 }' | grep -qxF -- "$1"; }
 
-# fault_apply NAME PATH [ARG]
+# fault_arg_range NAME: "MIN MAX" of the fault's argument; nothing for a
+# fault that takes none
+fault_arg_range() {
+	case "$1" in
+	strip-after-data) echo 0 1000 ;;
+	drop-syns) echo 1 1000 ;;
+	loss) echo 1 100 ;;
+	esac
+}
+
+# fault_parse SPEC: NAME[=ARG][@PATH] checked (a known name, an argument
+# only where the fault takes one, in decimal and in its range, path a or b)
+# and printed as "NAME PATH [ARG]" (PATH a when not given); otherwise the
+# reason is printed and the status is 1. Nothing is applied.
+fault_parse() {
+	local spec=$1 name arg="" p=a range
+	if [[ "$spec" == *@* ]]; then
+		p=${spec##*@}
+		spec=${spec%@*}
+	fi
+	name=${spec%%=*}
+	[[ "$spec" != *=* ]] || arg=${spec#*=}
+	[[ -n "$name" ]] || { echo "empty fault name"; return 1; }
+	fault_known "$name" || { echo "unknown fault '$name' (known: $(fault_names | awk '{ print $1 }' | xargs))"; return 1; }
+	[[ "$p" == a || "$p" == b ]] || { echo "fault $name: no path '$p' (a or b)"; return 1; }
+	[[ "$spec" == *=* ]] || { echo "$name $p"; return 0; }
+	range=$(fault_arg_range "$name")
+	[[ -n "$range" ]] || { echo "fault $name takes no argument (not '$arg')"; return 1; }
+	# decimal: a leading zero is not octal
+	[[ "$arg" =~ ^[0-9]{1,7}$ ]] || { echo "fault $name: '$arg' is not a number (${range/ /-})"; return 1; }
+	arg=$((10#$arg))
+	((arg >= ${range% *} && arg <= ${range#* })) || { echo "fault $name: $arg is out of range (${range/ /-})"; return 1; }
+	echo "$name $p $arg"
+}
+
+# The active faults of this run, one line each: "NAME PATH [ARG]" (in the
+# work dir, so that a lab's later commands see them too).
+fault_active() { [[ ! -f "$MFP_DIR/faults" ]] || cat "$MFP_DIR/faults"; }
+
+fault_is_active() {
+	fault_active | awk -v n="$1" -v p="$2" '$1 == n && $2 == p { f = 1 } END { exit !f }'
+}
+
+# fault_apply NAME PATH [ARG]: the named fault on PATH, recorded as active
 fault_apply() {
-	local name=$1 p=$2 arg=${3:-}
-	fault_known "$name" || mfp_fatal "unknown fault '$name' (known: $(fault_names | awk '{ print $1 }' | xargs))"
+	local name=$1 p=$2 arg=${3:-} why
+	why=$(fault_parse "$name${arg:+=$arg}@$p") || mfp_fatal "$why"
+	! fault_is_active "$name" "$p" || mfp_fatal "fault $name is already on path $p"
+	[[ -z "$arg" ]] || arg=$((10#$arg))
 	case "$name" in
 	strip) fault_strip_mptcp "$p" ;;
 	strip-syn) fault_strip_mptcp_syn "$p" ;;
@@ -112,19 +158,28 @@ fault_apply() {
 	loss) fault_loss "$p" ${arg:+"$arg"} ;;
 	path-down) link_down cli "$p" ;;
 	esac
+	echo "$name $p${arg:+ $arg}" >>"$MFP_DIR/faults"
 }
 
 # fault_remove NAME PATH: the named fault's rules go, the others stay
 fault_remove() {
-	local name=$1 p=$2 ns handle
+	local name=$1 p=$2
 	fault_known "$name" || mfp_fatal "unknown fault '$name'"
 	if [[ "$name" == path-down ]]; then
 		link_up cli "$p"
-		return
+	else
+		fault_remove_tag "$p" "$name"
 	fi
-	ns=$(ns_name "rtr$p")
-	for handle in $(fault_handles "$p" "$name"); do
-		ip netns exec "$ns" nft delete rule inet mfp forward_faults handle "$handle"
+	fault_active | awk -v n="$name" -v p="$p" '!($1 == n && $2 == p)' >"$MFP_DIR/faults.new"
+	mv "$MFP_DIR/faults.new" "$MFP_DIR/faults"
+}
+
+# fault_remove_tag PATH TAG: every rule of PATH's router tagged TAG goes
+# (the named faults and symptom.sh's alike)
+fault_remove_tag() {
+	local handle
+	for handle in $(fault_handles "$1" "$2"); do
+		ip netns exec "$(ns_name "rtr$1")" nft delete rule inet mfp forward_faults handle "$handle"
 	done
 }
 
@@ -134,14 +189,28 @@ fault_handles() {
 }
 
 # packets that the fault rules of PATH's router matched (only NAME's, when
-# given)
+# given); "-" for path-down, which is no rule
 fault_hits() {
 	local p=$1 name=${2:-}
+	if [[ "$name" == path-down ]]; then
+		echo -
+		return 0
+	fi
 	ip netns exec "$(ns_name "rtr$p")" nft list chain inet mfp forward_faults 2>/dev/null |
 		awk -v c="${name:+\"mfp:$name\"}" '
 			c != "" && index($0, "comment " c) == 0 { next }
 			{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) }
 			END { print n + 0 }'
+}
+
+# the active faults as "NAME=ARG on path P, ..." ("none")
+fault_summary() {
+	local name p arg out=""
+	while read -r name p arg; do
+		[[ -n "$name" ]] || continue
+		out+="${out:+, }$name${arg:+=$arg} on path $p"
+	done <<<"$(fault_active)"
+	echo "${out:-none}"
 }
 
 fault_sysctl() { ns_sysctl "$@"; }

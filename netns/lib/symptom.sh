@@ -46,32 +46,11 @@ symptom_finish() {
 	mfp_finish
 }
 
-# symptom_counter_exists ROLE NAME: the kernel has this counter (nstat
-# lists every counter it knows with -z)
-symptom_counter_exists() {
-	NSTAT_HISTORY="$MFP_DIR/nstat.$1.hist" ns_exec "$1" nstat -asz 2>/dev/null |
-		awk -v n="$2" '$1 == n { f = 1 } END { exit !f }'
-}
-
-# symptom_netstat ROLE NAME: the current value of a TcpExt or MPTcpExt
-# counter (NAME without the prefix) in ROLE's namespace, read directly: cheap
-# enough to poll, where an nstat snapshot is not
-symptom_netstat() {
-	ns_exec "$1" cat /proc/net/netstat | awk -v want="$2" '
-		$1 == "TcpExt:" || $1 == "MPTcpExt:" {
-			if (!(($1) in seen)) { seen[$1] = 1; for (i = 2; i <= NF; i++) name[$1, i] = $i; next }
-			for (i = 2; i <= NF; i++) if (name[$1, i] == want) { print $i; found = 1 }
-		}
-		END { if (!found) print 0 }'
-}
-
-# symptom_netstat_reached ROLE NAME N: that counter is at least N (for
-# mfp_wait)
-symptom_netstat_reached() { (($(symptom_netstat "$1" "$2") >= $3)); }
-
-# symptom_sysctl_exists ROLE NAME: the sysctl exists in ROLE's namespace
-# (net.mptcp.* are per namespace: probed where they will be used)
-symptom_sysctl_exists() { ns_exec "$1" test -e "/proc/sys/${2//.//}"; }
+# the probes' names before probe.sh (scenarios written then still use them)
+symptom_counter_exists() { probe_counter_exists "$@"; }
+symptom_netstat() { probe_counter "$@"; }
+symptom_netstat_reached() { probe_counter_reached "$@"; }
+symptom_sysctl_exists() { probe_sysctl "$@"; }
 
 # --- faults that fault.sh does not have --------------------------------
 
@@ -84,14 +63,8 @@ symptom_drop_plain_syns() {
 		numgen inc mod 1000000 '<' "$2" counter drop
 }
 
-# symptom_remove NAME PATH: remove a fault of this file (fault_remove knows
-# only fault.sh's names)
-symptom_remove() {
-	local handle
-	for handle in $(fault_handles "$2" "$1"); do
-		ip netns exec "$(ns_name "rtr$2")" nft delete rule inet mfp forward_faults handle "$handle"
-	done
-}
+# symptom_remove NAME PATH: remove a fault of this file
+symptom_remove() { fault_remove_tag "$2" "$1"; }
 
 # --- faults that only symptom mode needs -------------------------------
 
