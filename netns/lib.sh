@@ -50,19 +50,19 @@ MFP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # says why): the last line wins.
 : "${MPTCP_FDPASS:=$MFP_TOP/build/src/mptcp-fdpass}"
 MPTCP_FDPASS=${MPTCP_FDPASS##*$'\n'}
-MFP_SSHD=/usr/sbin/sshd
+MFP__SSHD=/usr/sbin/sshd
 
 MFP_NAME=${MFP_NAME:-$(basename "$0")}
 MFP_ID=""
 MFP_DIR=""
-MFP_FAILS=0
-MFP_NS=()
-MFP_BG=()
-MFP_GUARD_PID=""
-MFP_SESSION_FD=""
-MFP_SESSION_PID=""
+MFP__FAILS=0
+MFP__NS=()
+MFP__BG=()
+MFP__GUARD_PID=""
+MFP__SESSION_FD=""
+MFP__SESSION_PID=""
 # link_path captures every path from the start; the lab sets 0
-MFP_AUTO_CAPTURE=1
+MFP__AUTO_CAPTURE=1
 
 # shellcheck source=SCRIPTDIR/lib/mfp.sh
 source "$MFP_TOP/netns/lib/mfp.sh"
@@ -82,6 +82,10 @@ source "$MFP_TOP/netns/lib/ssh.sh"
 source "$MFP_TOP/netns/lib/obs.sh"
 # shellcheck source=SCRIPTDIR/lib/probe.sh
 source "$MFP_TOP/netns/lib/probe.sh"
+# shellcheck source=SCRIPTDIR/lib/topo.sh
+source "$MFP_TOP/netns/lib/topo.sh"
+# shellcheck source=SCRIPTDIR/lib/report.sh
+source "$MFP_TOP/netns/lib/report.sh"
 # shellcheck source=SCRIPTDIR/lib/chart.sh
 source "$MFP_TOP/netns/lib/chart.sh"
 # shellcheck source=SCRIPTDIR/lib/check.sh

@@ -4,26 +4,34 @@
 # check_: assertions. Each prints "ok: ..." or "FAIL: ..." and counts
 # failures; mfp_finish turns the count into the exit code.
 
-# MFP_FAIL_NOTE, when set (for one call: MFP_FAIL_NOTE=... check ...), is
-# appended to a failure: the bug scenarios name the bug that way.
+# Each check takes an optional first argument --note=TEXT, appended to its
+# failure: the bug scenarios name the bug that way.
 check_fail() {
-	printf '[%s] FAIL: %s%s\n' "$MFP_NAME" "$*" "${MFP_FAIL_NOTE:-}"
-	MFP_FAILS=$((MFP_FAILS + 1))
+	local note=""
+	[[ "$1" != --note=* ]] || { note=${1#--note=}; shift; }
+	printf '[%s] FAIL: %s%s\n' "$MFP_NAME" "$*" "$note"
+	MFP__FAILS=$((MFP__FAILS + 1))
 }
 check_ok() { mfp_log "ok: $*"; }
 
 check() {
-	local what=$1
+	local note=() what
+	[[ "$1" != --note=* ]] || { note=("$1"); shift; }
+	what=$1
 	shift
-	if "$@"; then check_ok "$what"; else check_fail "$what"; fi
+	if "$@"; then check_ok "$what"; else check_fail "${note[@]}" "$what"; fi
 }
 
 check_eq() {
-	if [[ "$2" == "$3" ]]; then check_ok "$1 ($2)"; else check_fail "$1: got '$2', expected '$3'"; fi
+	local note=()
+	[[ "$1" != --note=* ]] || { note=("$1"); shift; }
+	if [[ "$2" == "$3" ]]; then check_ok "$1 ($2)"; else check_fail "${note[@]}" "$1: got '$2', expected '$3'"; fi
 }
 
 check_ge() {
-	if (($2 >= $3)); then check_ok "$1 ($2 >= $3)"; else check_fail "$1: got $2, expected >= $3"; fi
+	local note=()
+	[[ "$1" != --note=* ]] || { note=("$1"); shift; }
+	if (($2 >= $3)); then check_ok "$1 ($2 >= $3)"; else check_fail "${note[@]}" "$1: got $2, expected >= $3"; fi
 }
 
 # check_count WHAT FILE PATTERN N: exactly N lines of FILE match

@@ -67,34 +67,34 @@ cleanup_guard() {
 		cleanup_namespaces "$4"
 		[[ -z "$5" ]] || { rm -rf "$5"; rmdir "${5%/*}" 2>/dev/null; }
 	' mfp-reaper "$lib" "$$" "$MFP_DIR" "$MFP_ID" "${1:-}" </dev/null >/dev/null 2>&1 &
-	MFP_GUARD_PID=$!
+	MFP__GUARD_PID=$!
 }
 
 # the reaper has nothing left to do (or, for a lab that is up, must not do it)
 cleanup_guard_off() {
 	local pid
-	[[ -n "$MFP_GUARD_PID" ]] || return 0
-	pid=$(cat "$MFP_DIR/reaper.pid" 2>/dev/null || echo "$MFP_GUARD_PID")
+	[[ -n "$MFP__GUARD_PID" ]] || return 0
+	pid=$(cat "$MFP_DIR/reaper.pid" 2>/dev/null || echo "$MFP__GUARD_PID")
 	kill "$pid" 2>/dev/null || true
 	rm -f "$MFP_DIR/reaper.pid"
-	MFP_GUARD_PID=""
+	MFP__GUARD_PID=""
 }
 
 # cleanup_teardown: every namespace of this run and every background process
 # it started, gone. Shared by the scenarios' trap and the lab's.
 cleanup_teardown() {
 	local pid ns left=()
-	if [[ -n "$MFP_SESSION_FD" ]]; then exec {MFP_SESSION_FD}>&-; fi
-	for ns in "${MFP_NS[@]}"; do
+	if [[ -n "$MFP__SESSION_FD" ]]; then exec {MFP__SESSION_FD}>&-; fi
+	for ns in "${MFP__NS[@]}"; do
 		cleanup_ns "$ns"
 	done
 	[[ -z "$MFP_ID" ]] || cleanup_namespaces "$MFP_ID"
 	# what is left lives in the root namespace (a feeding "cat"); no "wait":
 	# one that ignored TERM would hang the exit
-	for pid in "${MFP_BG[@]}"; do
+	for pid in "${MFP__BG[@]}"; do
 		! cleanup_ours "$pid" || kill "$pid" 2>/dev/null
 	done
-	for pid in "${MFP_BG[@]}"; do
+	for pid in "${MFP__BG[@]}"; do
 		! { cleanup_ours "$pid" && cleanup_alive "$pid"; } || left+=("$pid")
 	done
 	if ((${#left[@]} > 0)); then

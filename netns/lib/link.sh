@@ -3,11 +3,11 @@
 #
 # link_: veth paths between cli and srv (direct, or through a router
 # namespace rtr<path> where the middlebox faults live), their addresses in
-# MFP_ADDR, per-path source routing on the client, and tc shaping.
+# MFP__ADDR, per-path source routing on the client, and tc shaping.
 # Uses: ns_ (ns.sh), obs_capture (obs.sh).
 
-declare -gA MFP_ADDR=()   # [role,path,family] -> address without prefix length
-declare -gA MFP_ROUTED=() # [path] -> 1 when the path goes through a router
+declare -gA MFP__ADDR=()   # [role,path,family] -> address without prefix length
+declare -gA MFP__ROUTED=() # [path] -> 1 when the path goes through a router
 
 # Paths are letters in the scenarios and numbers in the address plan.
 mfp_path_num() {
@@ -23,7 +23,7 @@ mfp_path_num() {
 # a router namespace rtrPATH. Both families, DAD off ("nodad") so that the
 # addresses are usable at once. Every path is captured from the start (headers
 # only), so that a failure always comes with its packets, unless
-# MFP_AUTO_CAPTURE=0 (the lab captures when it is told to).
+# MFP__AUTO_CAPTURE=0 (the lab captures when it is told to).
 link_path() {
 	local p=$1 mode=${2:-direct} n cli srv rtr
 	n=$(mfp_path_num "$p")
@@ -40,7 +40,7 @@ link_path() {
 	else
 		ns_add "rtr$p"
 		# shellcheck disable=SC2034 # read by fault_table (fault.sh)
-		MFP_ROUTED[$p]=1
+		MFP__ROUTED[$p]=1
 		rtr=$(ns_name "rtr$p")
 		ns_sysctl "rtr$p" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 		ip -n "$cli" link add "eth-$p" type veth peer name to-cli netns "$rtr"
@@ -76,7 +76,7 @@ link_path() {
 # benchmark's gigabytes are no evidence anyone reads, and tcpdump's CPU time
 # would be measured with them.
 link_capture() {
-	((MFP_AUTO_CAPTURE == 0)) || [[ "${MFP_CAPTURE:-1}" == 0 ]] || obs_capture "$@"
+	((MFP__AUTO_CAPTURE == 0)) || [[ "${MFP_CAPTURE:-1}" == 0 ]] || obs_capture "$@"
 }
 
 # link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses
@@ -102,8 +102,8 @@ link_addr() {
 	ns=$(ns_name "$role")
 	ip -n "$ns" addr add "$v4" dev "$dev"
 	ip -n "$ns" -6 addr add "$v6" dev "$dev" nodad
-	MFP_ADDR[$role,$key,4]=${v4%/*}
-	MFP_ADDR[$role,$key,6]=${v6%/*}
+	MFP__ADDR[$role,$key,4]=${v4%/*}
+	MFP__ADDR[$role,$key,6]=${v6%/*}
 }
 
 # Source routing on the client: whatever the destination, a packet from the
@@ -115,15 +115,15 @@ link_client_table() {
 	cli=$(ns_name cli)
 	ip -n "$cli" route add default via "$gw4" dev "eth-$p" table $((100 + n))
 	ip -n "$cli" -6 route add default via "$gw6" dev "eth-$p" table $((100 + n))
-	ip -n "$cli" rule add from "${MFP_ADDR[cli,$p,4]}" table $((100 + n)) pref $((100 + n))
-	ip -n "$cli" -6 rule add from "${MFP_ADDR[cli,$p,6]}" table $((100 + n)) pref $((100 + n))
+	ip -n "$cli" rule add from "${MFP__ADDR[cli,$p,4]}" table $((100 + n)) pref $((100 + n))
+	ip -n "$cli" -6 rule add from "${MFP__ADDR[cli,$p,6]}" table $((100 + n)) pref $((100 + n))
 }
 
 # the address ROLE has on PATH in FAMILY (4 or 6)
 link_ip() {
 	local key="$1,$2,${3:-4}"
-	[[ -n "${MFP_ADDR[$key]:-}" ]] || mfp_fatal "no address for $key"
-	echo "${MFP_ADDR[$key]}"
+	[[ -n "${MFP__ADDR[$key]:-}" ]] || mfp_fatal "no address for $key"
+	echo "${MFP__ADDR[$key]}"
 }
 
 link_down() { ip -n "$(ns_name "$1")" link set "eth-$2" down; }
@@ -138,7 +138,7 @@ link_up() {
 	ip -n "$ns" link set "eth-$p" up
 	[[ "$role" == cli ]] || return 0
 	ip -n "$ns" -6 addr replace "$(link_ip cli "$p" 6)/64" dev "eth-$p" nodad
-	if [[ -n "${MFP_ROUTED[$p]:-}" ]]; then
+	if [[ -n "${MFP__ROUTED[$p]:-}" ]]; then
 		gw4="198.18.$n.2"
 		gw6="2001:db8:$n::2"
 		link_neigh cli "eth-$p" "rtr$p" to-cli

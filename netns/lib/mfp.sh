@@ -40,18 +40,36 @@ mfp_require_tools() {
 	done
 }
 
-# mfp_preflight: what every user of the harness needs (root, MPTCP, the
-# tools, sshd, the helper); a skip (or a failure under CI) when absent.
-mfp_preflight() {
-	((EUID == 0)) || mfp_skip "needs root (network namespaces, sshd)"
-	[[ -e /proc/sys/net/mptcp/enabled ]] || mfp_skip "kernel without MPTCP (no /proc/sys/net/mptcp)"
-	mfp_require_tools ip nft tc ss nstat ssh ssh-keygen mptcpize tcpdump timeout setsid sha256sum python3
-	[[ -x "$MFP_SSHD" ]] || mfp_skip "missing $MFP_SSHD (openssh-server)"
+# mfp_preflight_why: what every user of the harness needs (root, MPTCP, the
+# tools, sshd); the first thing missing is printed, status 1
+mfp_preflight_why() {
+	local tool
+	((EUID == 0)) || { echo "needs root (network namespaces, sshd)"; return 1; }
+	[[ -e /proc/sys/net/mptcp/enabled ]] || { echo "kernel without MPTCP (no /proc/sys/net/mptcp)"; return 1; }
+	for tool in ip nft tc ss nstat ssh ssh-keygen mptcpize tcpdump timeout setsid sha256sum python3; do
+		command -v "$tool" >/dev/null 2>&1 || { echo "missing tool: $tool"; return 1; }
+	done
+	[[ -x "$MFP__SSHD" ]] || { echo "missing $MFP__SSHD (openssh-server)"; return 1; }
+}
 
-	local helper
+# mfp_preflight: the same as a skip (or a failure under CI); and the helper,
+# the thing under test, not a tool: its absence is a failure.
+mfp_preflight() {
+	local why helper
+	why=$(mfp_preflight_why) || mfp_skip "$why"
 	read -r helper _ <<<"$MPTCP_FDPASS"
-	# The helper is the thing under test, not a tool: its absence is a failure.
 	command -v "$helper" >/dev/null 2>&1 || mfp_fatal "helper not found: $MPTCP_FDPASS (build it, or set MPTCP_FDPASS)"
+}
+
+# where failures keep their artifacts (MFP_ARTIFACTS)
+mfp_artifacts_dir() { echo "${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}"; }
+
+# mfp_attach DIR NAME: a later process carries on a run that an earlier one
+# built and saved (topo_save) in DIR: its files are there, its log lines
+# say NAME
+mfp_attach() {
+	MFP_DIR=$1
+	MFP_NAME=$2
 }
 
 # a fresh random id: the namespaces are mfp-<id>-<role>
@@ -73,7 +91,8 @@ mfp_traps() {
 mfp_init() {
 	mfp_preflight
 	mfp_new_id
-	local base=${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}
+	local base
+	base=$(mfp_artifacts_dir)
 	mkdir -p "$base"
 	MFP_DIR=$(mktemp -d "$base/$MFP_NAME.XXXXXX")
 	mfp_traps cleanup
@@ -82,8 +101,8 @@ mfp_init() {
 }
 
 mfp_finish() {
-	if ((MFP_FAILS > 0)); then
-		mfp_log "FAIL: $MFP_FAILS check(s) failed"
+	if ((MFP__FAILS > 0)); then
+		mfp_log "FAIL: $MFP__FAILS check(s) failed"
 		exit 1
 	fi
 	mfp_log "PASS"

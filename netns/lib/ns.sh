@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # ns_: our network namespaces, mfp-<id>-<role>. Every one is remembered in
-# MFP_NS so that cleanup can empty and delete it; sysctls are only ever set
+# MFP__NS so that cleanup can empty and delete it; sysctls are only ever set
 # inside them. Uses: obs_monitor_start (obs.sh).
 
 ns_name() { echo "mfp-$MFP_ID-$1"; }
@@ -11,7 +11,7 @@ ns_add() {
 	local role=$1 ns
 	ns=$(ns_name "$role")
 	ip netns add "$ns"
-	MFP_NS+=("$ns")
+	MFP__NS+=("$ns")
 	ip -n "$ns" link set lo up
 	# new interfaces copy "default": set it before the veths exist
 	ns_sysctl "$role" net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
@@ -39,7 +39,7 @@ ns_sysctl() {
 ns_strays() {
 	local pid own
 	for pid in $(ip netns pids "$(ns_name "$1")" 2>/dev/null); do
-		for own in "${MFP_BG[@]}"; do
+		for own in "${MFP__BG[@]}"; do
 			[[ "$pid" != "$own" ]] || continue 2
 		done
 		echo "$pid"
@@ -48,4 +48,4 @@ ns_strays() {
 
 # every background process the harness starts: cleanup kills them by pid
 # (the ones inside a namespace would be found anyway), ns_strays knows them
-ns_bg_pid() { MFP_BG+=("$1"); }
+ns_bg_pid() { MFP__BG+=("$1"); }

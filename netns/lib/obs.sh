@@ -81,9 +81,17 @@ obs_monitor_start() {
 
 # obs_capture ROLE PATH [DIR]: headers of every packet on ROLE's path
 # interface, into DIR/ROLE-PATH.pcap (DIR: the work dir); returns once
-# tcpdump is really capturing; once per interface and DIR.
+# tcpdump is really capturing; once per interface and DIR. Fatal when
+# tcpdump cannot start.
 obs_capture() {
-	local role=$1 p=$2 dir=${3:-$MFP_DIR} log
+	obs_capture_try "$@" || mfp_fatal "tcpdump did not start on $1 eth-$2: $(tail -n1 "${3:-$MFP_DIR}/tcpdump.$1.$2.log")"
+}
+
+# obs_capture_try ROLE PATH [DIR]: the same, status 1 (tcpdump stopped, its
+# words in DIR/tcpdump.ROLE.PATH.log) when it cannot start; its pid is in
+# DIR/tcpdump.ROLE.PATH.pid
+obs_capture_try() {
+	local role=$1 p=$2 dir=${3:-$MFP_DIR} log pid
 	log="$dir/tcpdump.$role.$p.log"
 	[[ ! -e "$log" ]] || return 0
 	# --immediate-mode: otherwise the last second of packets waits in
@@ -91,15 +99,22 @@ obs_capture() {
 	# the traffic (the end of a scenario, "lab capture stop") loses the end
 	ip netns exec "$(ns_name "$role")" tcpdump --immediate-mode -i "eth-$p" -n -s 128 -U -Z root \
 		-w "$dir/$role-$p.pcap" </dev/null >"$log" 2>&1 &
-	ns_bg_pid "$!"
-	mfp_wait 10 grep -qs 'listening on' "$log" || mfp_fatal "tcpdump did not start on $role eth-$p"
+	pid=$!
+	ns_bg_pid "$pid"
+	echo "$pid" >"$dir/tcpdump.$role.$p.pid"
+	mfp_wait 10 obs_capturing "$log" "$pid" && grep -qs 'listening on' "$log" && return 0
+	kill "$pid" 2>/dev/null || true
+	return 1
 }
+
+# tcpdump said it listens, or is gone
+obs_capturing() { grep -qs 'listening on' "$1" || ! cleanup_alive "$2"; }
 
 # what goes into the artifacts folder when a scenario fails; one shell per
 # namespace, because after meson's SIGTERM there is half a second
 obs_collect() {
 	local ns role
-	for ns in "${MFP_NS[@]}"; do
+	for ns in "${MFP__NS[@]}"; do
 		role=${ns#mfp-"$MFP_ID"-}
 		# shellcheck disable=SC2016 # expanded by the inner shell
 		NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ip netns exec "$ns" sh -c '

@@ -37,14 +37,14 @@ probe_qdisc() {
 # probe_watch ROLE: later probe_counter calls for ROLE read its counters
 # without a fork (through a sleeper's /proc/PID/net): on an emulated guest
 # every "ip netns exec" costs a large part of a second
-declare -gA _mfp_watch=()
+declare -gA MFP__WATCH=()
 probe_watch() {
 	local pid
 	ip netns exec "$(ns_name "$1")" sleep 100000 </dev/null >/dev/null 2>&1 &
 	pid=$!
 	ns_bg_pid "$pid"
 	mfp_wait 10 test -e "/proc/$pid/net/netstat" || mfp_fatal "no /proc/$pid/net/netstat"
-	_mfp_watch[$1]=$pid
+	MFP__WATCH[$1]=$pid
 }
 
 # probe_counter ROLE NAME: the current value of a TcpExt or MPTcpExt counter
@@ -52,7 +52,7 @@ probe_watch() {
 # the kernel has no such counter. Cheap enough to poll, where an nstat
 # snapshot is not.
 probe_counter() {
-	local role=$1 want=$2 pid=${_mfp_watch[$1]:-}
+	local role=$1 want=$2 pid=${MFP__WATCH[$1]:-}
 	if [[ -n "$pid" ]]; then
 		probe_netstat_value "$want" <"/proc/$pid/net/netstat"
 	else

@@ -45,57 +45,74 @@ ssh_key() {
 		ssh-keygen -q -t ed25519 -N '' -C mfp-client -f "$MFP_DIR/client_ed25519"
 }
 
-# ssh_argv TAG HOST: the ssh command line, in the array SSH_ARGV.
-# MFP_HELPER_ARGS adds options for the helper (e.g. "-m require").
+# ssh_argv [--args=HELPER_OPTIONS] [--tty] TAG HOST: the ssh command line,
+# in the array SSH_ARGV; HELPER_OPTIONS (e.g. "-m require") go to the
+# helper, word by word, before %h %p. The harness's ssh never wants a
+# terminal (-T); a person at the lab may (--tty).
 ssh_argv() {
-	local tag=$1 host=$2 wrap
+	local hargs="" tty=(-T) tag host wrap
+	while [[ "$1" == --* ]]; do
+		case "$1" in
+		--args=*) hargs=${1#--args=} ;;
+		--tty) tty=() ;;
+		*) mfp_fatal "ssh_argv: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	tag=$1 host=$2
+	# the old way, through the environment, would be silently ignored now
+	[[ -z "${MFP_HELPER_ARGS+set}" ]] || mfp_fatal "MFP_HELPER_ARGS is not read: pass ssh_run/ssh_open/ssh_argv --args='$MFP_HELPER_ARGS'"
 	wrap=$(ssh_wrapper)
 	ssh_key
 	# IPQoS none: ssh would set IPV6_TCLASS/IP_TOS on the passed socket; that
 	# is a TCP-level option the MPTCP socket may refuse (see
 	# tests/netns/mptcp-two-paths-v6), and it is not what we are testing.
-	SSH_ARGV=(ssh -F none -T
+	SSH_ARGV=(ssh -F none "${tty[@]}"
 		-i "$MFP_DIR/client_ed25519"
 		-o IdentitiesOnly=yes -o BatchMode=yes
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null
 		-o LogLevel=ERROR -o IPQoS="${MFP_IPQOS:-none}"
 		-o ConnectTimeout="$(mfp_slow 20)" -o ServerAliveInterval=0
 		-o ProxyUseFdpass="${MFP_PROXY_FDPASS:-yes}" -p "${MFP_SSH_PORT:-22}"
-		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS ${MFP_HELPER_ARGS:-} %h %p"
+		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS${hargs:+ $hargs} %h %p"
 		"root@$host")
 }
 
-# ssh_run TAG HOST [COMMAND...]: one ssh session; stdin is the caller's,
-# stdout goes to TAG.out and ssh's stderr to TAG.ssh.err; returns ssh's
-# status.
+# ssh_run [--args=HELPER_OPTIONS] TAG HOST [COMMAND...]: one ssh session;
+# stdin is the caller's, stdout goes to TAG.out and ssh's stderr to
+# TAG.ssh.err; returns ssh's status.
 ssh_run() {
-	local tag=$1 host=$2 rc=0
+	local hargs=() tag host rc=0
+	[[ "$1" != --args=* ]] || { hargs=("$1"); shift; }
+	tag=$1 host=$2
 	shift 2
-	ssh_argv "$tag" "$host"
+	ssh_argv "${hargs[@]}" "$tag" "$host"
 	ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "${SSH_ARGV[@]}" "$@" \
 		<&0 >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
 	mfp_wait_pid "$!" || rc=$?
 	return "$rc"
 }
 
-# ssh_open TAG HOST COMMAND...: a session that stays open while the scenario
-# looks at the kernel's sockets; its stdin is a fifo fed with ssh_feed and
-# closed by ssh_close, its stdout goes to TAG.out.
+# ssh_open [--args=HELPER_OPTIONS] TAG HOST COMMAND...: a session that stays
+# open while the scenario looks at the kernel's sockets; its stdin is a fifo
+# fed with ssh_feed and closed by ssh_close, its stdout goes to TAG.out.
 ssh_open() {
-	local tag=$1 host=$2
+	local hargs=() tag host
+	[[ "$1" != --args=* ]] || { hargs=("$1"); shift; }
+	tag=$1 host=$2
 	shift 2
-	ssh_argv "$tag" "$host"
+	ssh_argv "${hargs[@]}" "$tag" "$host"
 	rm -f "$MFP_DIR/$tag.in"
 	mkfifo "$MFP_DIR/$tag.in"
 	ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "${SSH_ARGV[@]}" "$@" \
 		<"$MFP_DIR/$tag.in" >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
-	MFP_SESSION_PID=$!
-	ns_bg_pid "$MFP_SESSION_PID"
-	exec {MFP_SESSION_FD}>"$MFP_DIR/$tag.in"
+	MFP__SESSION_PID=$!
+	ns_bg_pid "$MFP__SESSION_PID"
+	exec {MFP__SESSION_FD}>"$MFP_DIR/$tag.in"
 }
 
 ssh_feed() {
-	cat "$1" >&"$MFP_SESSION_FD" &
+	cat "$1" >&"$MFP__SESSION_FD" &
 	mfp_wait_pid "$!"
 }
 
@@ -108,30 +125,41 @@ ssh_expect() {
 
 ssh_output_has() {
 	grep -qs -- "$2" "$MFP_DIR/$1.out" && return 0
-	kill -0 "$MFP_SESSION_PID" 2>/dev/null || return 0
+	kill -0 "$MFP__SESSION_PID" 2>/dev/null || return 0
 	return 1
 }
 
 # close the session's stdin and return ssh's status
 ssh_close() {
 	local rc=0
-	exec {MFP_SESSION_FD}>&-
-	MFP_SESSION_FD=""
-	wait "$MFP_SESSION_PID" || rc=$?
-	MFP_SESSION_PID=""
+	exec {MFP__SESSION_FD}>&-
+	MFP__SESSION_FD=""
+	wait "$MFP__SESSION_PID" || rc=$?
+	MFP__SESSION_PID=""
 	return "$rc"
 }
 
-# ssh_push TAG HOST FILE [TIMEOUT]: open a session, send FILE, and wait
-# until the server has hashed all of it. The session stays open so that the
-# scenario can look at the sockets (ssh_close ends it).
+# ssh_push [--args=HELPER_OPTIONS] [--subflows=N] TAG HOST FILE [TIMEOUT]:
+# open a session, send FILE, and wait until the server has hashed all of
+# it. The session stays open so that the scenario can look at the sockets
+# (ssh_close ends it).
 ssh_push() {
-	local tag=$1 host=$2 file=$3 size
+	local hargs=() subflows="" tag host file size
+	while [[ "$1" == --* ]]; do
+		case "$1" in
+		--args=*) hargs=("$1") ;;
+		--subflows=*) subflows=${1#--subflows=} ;;
+		*) mfp_fatal "ssh_push: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	[[ -z "${MFP_PUSH_SUBFLOWS+set}" ]] || mfp_fatal "MFP_PUSH_SUBFLOWS is not read: pass ssh_push --subflows=$MFP_PUSH_SUBFLOWS"
+	tag=$1 host=$2 file=$3
 	size=$(stat -c %s "$file")
-	ssh_open "$tag" "$host" "head -c $size | sha256sum; exec cat >/dev/null"
-	# MFP_PUSH_SUBFLOWS=N: the paths under test must exist before the data
-	# goes; in an emulated guest a join can come after a few MiB have passed
-	if [[ -n "${MFP_PUSH_SUBFLOWS:-}" ]] && ! mfp_wait 10 obs_subflows_at_least srv "$MFP_PUSH_SUBFLOWS"; then
+	ssh_open "${hargs[@]}" "$tag" "$host" "head -c $size | sha256sum; exec cat >/dev/null"
+	# --subflows=N: the paths under test must exist before the data goes; in
+	# an emulated guest a join can come after a few MiB have passed
+	if [[ -n "$subflows" ]] && ! mfp_wait 10 obs_subflows_at_least srv "$subflows"; then
 		mfp_log "only $(obs_subflow_count srv) subflow(s) when the data went"
 	fi
 	# a dead ssh shows up as a missing hash, not as a failed write

@@ -42,11 +42,11 @@ sshd_start() {
 	case "$mode" in
 	mptcp)
 		# mptcpize turns sshd's TCP sockets into MPTCP ones (LD_PRELOAD)
-		ip netns exec "$srv" mptcpize run "$MFP_SSHD" -D -e -f "$dir/sshd_config" \
+		ip netns exec "$srv" mptcpize run "$MFP__SSHD" -D -e -f "$dir/sshd_config" \
 			</dev/null >>"$MFP_DIR/sshd.log" 2>&1 &
 		;;
 	tcp)
-		ip netns exec "$srv" "$MFP_SSHD" -D -e -f "$dir/sshd_config" \
+		ip netns exec "$srv" "$MFP__SSHD" -D -e -f "$dir/sshd_config" \
 			</dev/null >>"$MFP_DIR/sshd.log" 2>&1 &
 		;;
 	*) mfp_fatal "sshd_start: mode '$mode'" ;;

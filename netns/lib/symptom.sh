@@ -15,15 +15,15 @@
 # counter in a path's router. Sourced by the scenarios after lib.sh (uses
 # fault_rule, fault_sysctl, check_*, mfp_*).
 
-MFP_BUG=""
-MFP_BUG_SYMPTOM=""
+MFP__BUG=""
+MFP__BUG_SYMPTOM=""
 
 # symptom_bug HASH SYMPTOM: the fix this scenario checks, and what an
 # affected kernel does
 symptom_bug() {
-	MFP_BUG=$1
-	MFP_BUG_SYMPTOM=$2
-	mfp_log "checks kernel fix $MFP_BUG; affected kernels: $MFP_BUG_SYMPTOM"
+	MFP__BUG=$1
+	MFP__BUG_SYMPTOM=$2
+	mfp_log "checks kernel fix $MFP__BUG; affected kernels: $MFP__BUG_SYMPTOM"
 	if symptom_mode; then
 		mfp_log "SYMPTOM MODE: the harness produces that symptom itself; this run must FAIL"
 	fi
@@ -32,15 +32,15 @@ symptom_bug() {
 symptom_mode() { [[ "${MFP_SYMPTOM:-0}" == 1 ]]; }
 
 # checks whose failure names the bug whose symptom it is
-symptom_note() { printf ' (symptom of %s: %s)' "$MFP_BUG" "$MFP_BUG_SYMPTOM"; }
-symptom_fail() { MFP_FAIL_NOTE=$(symptom_note) check_fail "$@"; }
-symptom_check() { MFP_FAIL_NOTE=$(symptom_note) check "$@"; }
-symptom_check_eq() { MFP_FAIL_NOTE=$(symptom_note) check_eq "$@"; }
-symptom_check_ge() { MFP_FAIL_NOTE=$(symptom_note) check_ge "$@"; }
+symptom_note() { printf ' (symptom of %s: %s)' "$MFP__BUG" "$MFP__BUG_SYMPTOM"; }
+symptom_fail() { check_fail --note="$(symptom_note)" "$@"; }
+symptom_check() { check --note="$(symptom_note)" "$@"; }
+symptom_check_eq() { check_eq --note="$(symptom_note)" "$@"; }
+symptom_check_ge() { check_ge --note="$(symptom_note)" "$@"; }
 
 symptom_finish() {
-	if ((MFP_FAILS > 0)); then
-		mfp_log "FAIL: $MFP_FAILS check(s) failed: the kernel behaves as one without fix $MFP_BUG ($MFP_BUG_SYMPTOM)"
+	if ((MFP__FAILS > 0)); then
+		mfp_log "FAIL: $MFP__FAILS check(s) failed: the kernel behaves as one without fix $MFP__BUG ($MFP__BUG_SYMPTOM)"
 		exit 1
 	fi
 	mfp_finish
