@@ -126,6 +126,17 @@ link_ip() {
 	echo "${MFP__ADDR[$key]}"
 }
 
+# link_path_of ROLE ADDR: the path whose ROLE address ADDR is ("?")
+link_path_of() {
+	local p addr=${2%\%*}
+	addr=${addr#[}
+	addr=${addr%]}
+	for p in a b c; do
+		[[ "$addr" != "${MFP__ADDR[$1,$p,4]:-}" && "$addr" != "${MFP__ADDR[$1,$p,6]:-}" ]] || { echo "$p"; return 0; }
+	done
+	echo "?"
+}
+
 link_down() { ip -n "$(ns_name "$1")" link set "eth-$2" down; }
 
 # link_up ROLE PATH: the interface comes back, and on the client so does

@@ -41,6 +41,7 @@ report_acct_setup() {
 # every connection the routers counted (DIR: up is client to server)
 report_acct_dump() {
 	local p set
+	[[ "$(topo_get routed)" == 1 ]] || return 0
 	for p in $(topo_paths); do
 		for set in up4 down4 up6 down6; do
 			ns_exec "rtr$p" nft list set inet mfpacct "$set" 2>/dev/null |
