@@ -107,6 +107,43 @@ obs_capture_try() {
 	return 1
 }
 
+# obs_captures_start DIR LIST: both sides of every path of the topology
+# captured into DIR; LIST (a file) gets DIR, then "ROLE PATH PID" a line,
+# once all of them capture. A tcpdump that cannot start stops those
+# started before it; its words are printed and the status is 1.
+obs_captures_start() {
+	local dir=$1 list=$2 p role started=()
+	for p in $(topo_paths); do
+		for role in cli srv; do
+			if ! obs_capture_try "$role" "$p" "$dir"; then
+				printf '%s\n' "${started[@]}" >"$list.new"
+				obs_captures_stop "$list.new"
+				rm -f "$list.new"
+				echo "tcpdump on $role eth-$p cannot capture: $(tail -n1 "$dir/tcpdump.$role.$p.log")"
+				return 1
+			fi
+			started+=("$role $p $(cat "$dir/tcpdump.$role.$p.pid")")
+		done
+	done
+	printf '%s\n' "$dir" "${started[@]}" >"$list.new"
+	mv "$list.new" "$list"
+}
+
+# obs_captures_stop LIST: the tcpdumps of LIST ("ROLE PATH PID" lines; a
+# first line that is no such line is skipped) stopped and gone; a pid that
+# is no longer one of our tcpdumps is left alone
+obs_captures_stop() {
+	local role p pid
+	while read -r role p pid; do
+		[[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == tcpdump ]] || continue
+		[[ "$(ip netns identify "$pid" 2>/dev/null)" != "$(ns_name "$role")" ]] || kill "$pid"
+	done <"$1"
+	while read -r role p pid; do
+		[[ -z "$pid" ]] || mfp_wait 10 obs_gone "$pid" || return 1
+	done <"$1"
+}
+obs_gone() { ! cleanup_alive "$1"; }
+
 # tcpdump said it listens, or is gone
 obs_capturing() { grep -qs 'listening on' "$1" || ! cleanup_alive "$2"; }
 
