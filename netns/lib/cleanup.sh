@@ -104,6 +104,24 @@ cleanup_teardown() {
 	cleanup_guard_off
 }
 
+# cleanup_abandon STATUS NAME WHAT: a run meant to outlive its process (a
+# lab) stopped while being built: on a failure (not a signal) its logs are
+# copied into the artifacts as NAME.XXXXXX and "WHAT failed" says where;
+# everything of it goes, its work dir too
+cleanup_abandon() {
+	local rc=$1 keep base
+	if ((rc != 0 && rc != 130 && rc != 143 && rc != 129)); then
+		obs_collect
+		base=$(mfp_artifacts_dir)
+		if mkdir -p "$base" 2>/dev/null && keep=$(mktemp -d "$base/$2.XXXXXX"); then
+			cp -a "$MFP_DIR/." "$keep/" 2>/dev/null
+			echo "$3 failed; its logs: $keep" >&2
+		fi
+	fi
+	cleanup_teardown
+	rm -rf "$MFP_DIR"
+}
+
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP ERR

@@ -91,11 +91,27 @@ topo_paths() {
 	echo "${letters[@]:0:${MFP__TOPO[paths]:-2}}"
 }
 
-# the topology's namespaces, one word each
-topo_namespaces() { echo "${MFP__NS[@]}"; }
-
 # topo_has ROLE: ROLE's namespace is part of the topology
 topo_has() { [[ " ${MFP__NS[*]} " == *" $(ns_name "$1") "* ]]; }
+
+# topo_health: "up", or "broken: WHAT, ..."; an ordinary user gets what
+# can be seen without entering the namespaces
+topo_health() {
+	local ns bad=()
+	for ns in "${MFP__NS[@]}"; do
+		[[ -e "/run/netns/$ns" ]] || bad+=("$ns missing")
+	done
+	if ((${#bad[@]} == 0 && EUID != 0)); then
+		echo "up (namespaces present; sshd not checked: needs root)"
+		return 0
+	fi
+	((${#bad[@]} > 0)) || [[ "${MFP__TOPO[server]:-none}" == none ]] || sshd_listening "${MFP__TOPO[server]}" ||
+		bad+=("sshd not listening")
+	if ((${#bad[@]} == 0)); then echo up; else
+		local IFS=,
+		echo "broken: ${bad[*]}"
+	fi
+}
 
 # topo_save FILE [VAR...]: the topology and the run's id (and the caller's
 # VARs) as declarations that topo_load makes global again
