@@ -78,6 +78,8 @@ source "$MFP_TOP/netns/lib/fault.sh"
 source "$MFP_TOP/netns/lib/sshd.sh"
 # shellcheck source=SCRIPTDIR/lib/ssh.sh
 source "$MFP_TOP/netns/lib/ssh.sh"
+# shellcheck source=SCRIPTDIR/lib/helper.sh
+source "$MFP_TOP/netns/lib/helper.sh"
 # shellcheck source=SCRIPTDIR/lib/obs.sh
 source "$MFP_TOP/netns/lib/obs.sh"
 # shellcheck source=SCRIPTDIR/lib/probe.sh
