@@ -45,23 +45,31 @@ ssh_key() {
 		ssh-keygen -q -t ed25519 -N '' -C mfp-client -f "$MFP_DIR/client_ed25519"
 }
 
-# ssh_argv [--args=HELPER_OPTIONS] [--tty] TAG HOST: the ssh command line,
-# in the array SSH_ARGV; HELPER_OPTIONS (e.g. "-m require") go to the
-# helper, word by word, before %h %p. The harness's ssh never wants a
-# terminal (-T); a person at the lab may (--tty).
+# ssh_argv [OPTION...] TAG HOST: the ssh command line, in the array
+# SSH_ARGV. Options (also taken by ssh_run, ssh_open and ssh_push):
+#   --args=HELPER_OPTIONS  to the helper, word by word, before %h %p
+#                          (e.g. "-m require")
+#   --helper=COMMAND       another helper than $MPTCP_FDPASS (word-split)
+#   --relay                ProxyUseFdpass no: ssh gives pipes, the helper
+#                          relays
+#   --tty                  no -T: the harness's ssh never wants a terminal,
+#                          a person at the lab may
 ssh_argv() {
-	local hargs="" tty=(-T) tag host wrap
+	local hargs="" helper=$MPTCP_FDPASS fdpass=yes tty=(-T) tag host wrap
 	while [[ "$1" == --* ]]; do
 		case "$1" in
 		--args=*) hargs=${1#--args=} ;;
+		--helper=*) helper=${1#--helper=} ;;
+		--relay) fdpass=no ;;
 		--tty) tty=() ;;
 		*) mfp_fatal "ssh_argv: unknown option '$1'" ;;
 		esac
 		shift
 	done
 	tag=$1 host=$2
-	# the old way, through the environment, would be silently ignored now
+	# the old ways, through the environment, would be silently ignored now
 	[[ -z "${MFP_HELPER_ARGS+set}" ]] || mfp_fatal "MFP_HELPER_ARGS is not read: pass ssh_run/ssh_open/ssh_argv --args='$MFP_HELPER_ARGS'"
+	[[ -z "${MFP_PROXY_FDPASS+set}" ]] || mfp_fatal "MFP_PROXY_FDPASS is not read: pass ssh_run/ssh_open/ssh_argv --relay"
 	wrap=$(ssh_wrapper)
 	ssh_key
 	# IPQoS none: ssh would set IPV6_TCLASS/IP_TOS on the passed socket; that
@@ -73,35 +81,35 @@ ssh_argv() {
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null
 		-o LogLevel=ERROR -o IPQoS="${MFP_IPQOS:-none}"
 		-o ConnectTimeout="$(mfp_slow 20)" -o ServerAliveInterval=0
-		-o ProxyUseFdpass="${MFP_PROXY_FDPASS:-yes}" -p "${MFP_SSH_PORT:-22}"
-		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS${hargs:+ $hargs} %h %p"
+		-o ProxyUseFdpass="$fdpass" -p "${MFP_SSH_PORT:-22}"
+		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $helper${hargs:+ $hargs} %h %p"
 		"root@$host")
 }
 
-# ssh_run [--args=HELPER_OPTIONS] TAG HOST [COMMAND...]: one ssh session;
-# stdin is the caller's, stdout goes to TAG.out and ssh's stderr to
-# TAG.ssh.err; returns ssh's status.
+# ssh_run [OPTION...] TAG HOST [COMMAND...]: one ssh session (options: see
+# ssh_argv); stdin is the caller's, stdout goes to TAG.out and ssh's stderr
+# to TAG.ssh.err; returns ssh's status.
 ssh_run() {
-	local hargs=() tag host rc=0
-	[[ "$1" != --args=* ]] || { hargs=("$1"); shift; }
+	local opts=() tag host rc=0
+	while [[ "$1" == --* ]]; do opts+=("$1") && shift; done
 	tag=$1 host=$2
 	shift 2
-	ssh_argv "${hargs[@]}" "$tag" "$host"
+	ssh_argv "${opts[@]}" "$tag" "$host"
 	ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "${SSH_ARGV[@]}" "$@" \
 		<&0 >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.ssh.err" &
 	mfp_wait_pid "$!" || rc=$?
 	return "$rc"
 }
 
-# ssh_open [--args=HELPER_OPTIONS] TAG HOST COMMAND...: a session that stays
-# open while the scenario looks at the kernel's sockets; its stdin is a fifo
-# fed with ssh_feed and closed by ssh_close, its stdout goes to TAG.out.
+# ssh_open [OPTION...] TAG HOST COMMAND...: a session that stays open while
+# the scenario looks at the kernel's sockets; its stdin is a fifo fed with
+# ssh_feed and closed by ssh_close, its stdout goes to TAG.out.
 ssh_open() {
-	local hargs=() tag host
-	[[ "$1" != --args=* ]] || { hargs=("$1"); shift; }
+	local opts=() tag host
+	while [[ "$1" == --* ]]; do opts+=("$1") && shift; done
 	tag=$1 host=$2
 	shift 2
-	ssh_argv "${hargs[@]}" "$tag" "$host"
+	ssh_argv "${opts[@]}" "$tag" "$host"
 	rm -f "$MFP_DIR/$tag.in"
 	mkfifo "$MFP_DIR/$tag.in"
 	ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "${SSH_ARGV[@]}" "$@" \
@@ -139,24 +147,20 @@ ssh_close() {
 	return "$rc"
 }
 
-# ssh_push [--args=HELPER_OPTIONS] [--subflows=N] TAG HOST FILE [TIMEOUT]:
-# open a session, send FILE, and wait until the server has hashed all of
-# it. The session stays open so that the scenario can look at the sockets
-# (ssh_close ends it).
+# ssh_push [--subflows=N] [OPTION...] TAG HOST FILE [TIMEOUT]: open a
+# session (options: see ssh_argv), send FILE, and wait until the server has
+# hashed all of it. The session stays open so that the scenario can look
+# at the sockets (ssh_close ends it).
 ssh_push() {
-	local hargs=() subflows="" tag host file size
+	local opts=() subflows="" tag host file size
 	while [[ "$1" == --* ]]; do
-		case "$1" in
-		--args=*) hargs=("$1") ;;
-		--subflows=*) subflows=${1#--subflows=} ;;
-		*) mfp_fatal "ssh_push: unknown option '$1'" ;;
-		esac
+		if [[ "$1" == --subflows=* ]]; then subflows=${1#--subflows=}; else opts+=("$1"); fi
 		shift
 	done
 	[[ -z "${MFP_PUSH_SUBFLOWS+set}" ]] || mfp_fatal "MFP_PUSH_SUBFLOWS is not read: pass ssh_push --subflows=$MFP_PUSH_SUBFLOWS"
 	tag=$1 host=$2 file=$3
 	size=$(stat -c %s "$file")
-	ssh_open "${hargs[@]}" "$tag" "$host" "head -c $size | sha256sum; exec cat >/dev/null"
+	ssh_open "${opts[@]}" "$tag" "$host" "head -c $size | sha256sum; exec cat >/dev/null"
 	# --subflows=N: the paths under test must exist before the data goes; in
 	# an emulated guest a join can come after a few MiB have passed
 	if [[ -n "$subflows" ]] && ! mfp_wait 10 obs_subflows_at_least srv "$subflows"; then
