@@ -2,47 +2,69 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # The end-to-end harness of mptcp-fdpass: real sshd, real ssh, the connector as
-# its ProxyCommand, all inside throw-away network namespaces.
+# its ProxyCommand, all inside throw-away network namespaces. One run model
+# for the scenarios, the lab, the demo and the bench, in five verbs:
+# build (topo_, ns_, link_, ep_, sshd_), break (fault_, symptom_), drive
+# (ssh_, helper_), look (obs_, probe_, report_, chart_), judge (check_,
+# mfp_, cleanup). One file per prefix under netns/lib/.
 #
-#   +----------- mfp-<id>-cli -----------+          +----------- mfp-<id>-srv -----------+
-#   | ssh                                 |  path a  | sshd :22                          |
-#   |  `- ProxyCommand $MPTCP_FDPASS %h %p| eth-a    | (MPTCP through mptcpize,          |
-#   |                                     |----------|  or plain TCP)                    |
-#   |  198.18.1.1  2001:db8:1::1          |          |  198.18.1.2  2001:db8:1::2        |
-#   |                                     |  path b  |                                   |
-#   |                                     | eth-b    |                                   |
-#   |                                     |----------|                                   |
-#   |  198.18.2.1  2001:db8:2::1          |          |  198.18.2.2  2001:db8:2::2        |
-#   +-------------------------------------+          +-----------------------------------+
+# Public functions (arguments are explicit; options come first, --name=VALUE)
+#   mfp_     init, preflight(_why), finish, skip, not_applicable, fatal, log,
+#            wait, wait_pid, slow, now_ms, since, data, sha, require_tools,
+#            artifacts_dir, attach (a later process carries on a saved run)
+#   topo_    check SPEC, up SPEC (a whole topology: paths=1|2 routed
+#            endpoints= server= rate= capture=), get, paths, has, health,
+#            describe, save FILE [VAR...], load FILE
+#   ns_      add, name, exec, sysctl, strays, bg_pid
+#   link_    path PATH [routed], ip, path_of, up, down, shape, delay, bytes,
+#            rx_sum, rx_reached
+#   ep_      limits, add
+#   sshd_    start [mptcp|tcp], listening
+#   fault_   parse NAME[=ARG][@PATH], names, apply, remove, active,
+#            is_active, summary, hits, rule (a tagged rule), remove_tag,
+#            sysctl; strip_mptcp, drop_syn, ... (the named faults' rules)
+#   symptom_ bug, mode, check, check_eq, check_ge, fail, finish, and the
+#            symptom-mode faults (tests/bugs only; source lib/symptom.sh)
+#   ssh_     run, open, push, feed, expect, close, argv (--args= --helper=
+#            --relay --tty), remote_sha, helper_rc, helper_err
+#   helper_  run, start, wait: the helper without ssh (--in= --out= --timeout=)
+#   obs_     nstat, counter, has_counter, delta, listening, mptcp_socks,
+#            subflows, subflow_bytes, subflow_count, subflows_at_least,
+#            capture, captures_start, captures_stop, collect
+#   probe_   sysctl, counter_exists, counter, counter_reached, watch, nft,
+#            qdisc: does this kernel have X, what does a counter say now
+#   report_  mark, since, paths_data, conns_data, faults_data, counters_data,
+#            helper_data, events, moved, size, text, acct_setup, acct_dump
+#   chart_   dir, sample_start, sample_stop, bytes, failover, rate_text
+#   check    check, check_eq, check_ge, check_grep, check_count, check_delta,
+#            check_ok, check_fail (each takes --note=TEXT first)
+#   cleanup  the one EXIT trap; cleanup_guard (the reaper), cleanup_teardown,
+#            cleanup_abandon, cleanup_ns, cleanup_alive
 #
-# A path may instead go through a router namespace of its own, where the
-# middlebox faults (nftables) live and where shaping can be applied:
+# Run values (set by the library, read by scenarios): MFP_TOP (the tree),
+# MFP_NAME (the log prefix), MFP_ID (mfp-<id>-<role>), MFP_DIR (the work
+# dir), SSH_ARGV (ssh_argv), HELPER_PID/HELPER_MS (helper_), CHART_PID,
+# CHART_OK, CHART_REST (chart_). Private state is MFP__*: never set or read
+# it outside netns/lib.
 #
-#   cli eth-a --- to-cli [ mfp-<id>-rtra ] to-srv --- eth-a srv
-#   198.18.1.1    198.18.1.2        198.19.1.1        198.19.1.2
-#   2001:db8:1::1 2001:db8:1::2     2001:db8:1:1::1   2001:db8:1:1::2
+# User settings (environment; name, default, meaning):
+#   MPTCP_FDPASS      build/src/mptcp-fdpass  the helper under test (may carry
+#                                             arguments: word-split)
+#   CI                (unset)     "true": a skip is a failure
+#   MFP_ARTIFACTS     build/netns-artifacts   where failures keep their files
+#   MFP_CAPTURE       1           0: no pcaps of every path from the start
+#   MFP_SLOW          1 (10 under TCG)  how much hang-catching limits stretch
+#   MFP_SSH_TIMEOUT   60          seconds before a hung ssh is ended
+#   MFP_SSH_PORT      22          the server's ssh port
+#   MFP_IPQOS         none        ssh's IPQoS
+#   MFP_SYMPTOM       0           1: bug scenarios produce the symptom, must fail
+#   MFP_CHARTS        build       where the SVG charts go
+#   CHART_INTERVAL    0.05        seconds between chart samples
+#   CHART_WINDOW      0.2         seconds per throughput point
+#   MFP_NAME          the script's name   the log prefix
+#   the lab's own: MFP_LAB, MFP_LAB_ROOT, MFP_LAB_ID, MFP_LAB_HOST,
+#   MFP_HELPER_ARGS (netns/lab help)
 #
-# Addresses come from the benchmarking range 198.18.0.0/15 and the IPv6
-# documentation prefix: nothing here can be mistaken for a real network, and
-# none of it exists outside our namespaces anyway.
-#
-# Each client address has its own routing table (policy rule "from ADDR"), so
-# a subflow bound to path b leaves through path b even when it heads for the
-# server's path-a address, which is what an MPTCP "subflow" endpoint does.
-#
-# The library is one file per prefix under netns/lib/, each readable on its
-# own; this file holds the shared state and sources them all.
-#
-# Prefixes: ns_ namespaces, link_ veths/addresses/shaping, ep_ MPTCP limits and
-# endpoints, fault_ middlebox rules and sysctls, sshd_ / ssh_ the real OpenSSH,
-# obs_ kernel counters and captures, chart_ SVG charts of the bytes per path,
-# check_ assertions, mfp_ the scenario's
-# life (init, skip, finish), cleanup the one trap.
-#
-# A scenario sources this file, calls mfp_init, builds its topology, asserts
-# with check_*, and ends with mfp_finish. Exit codes: 0 pass, 1 fail, 77 skip
-# (a failure when CI=true).
-
 MFP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The helper under test; may carry arguments ("nc -F"), so it is word-split
 # into the ProxyCommand string, never quoted as one word. Under meson it

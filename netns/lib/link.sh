@@ -5,6 +5,32 @@
 # namespace rtr<path> where the middlebox faults live), their addresses in
 # MFP__ADDR, per-path source routing on the client, and tc shaping.
 # Uses: ns_ (ns.sh), obs_capture (obs.sh).
+#
+#   +----------- mfp-<id>-cli -----------+          +----------- mfp-<id>-srv -----------+
+#   | ssh                                 |  path a  | sshd :22                          |
+#   |  `- ProxyCommand $MPTCP_FDPASS %h %p| eth-a    | (MPTCP through mptcpize,          |
+#   |                                     |----------|  or plain TCP)                    |
+#   |  198.18.1.1  2001:db8:1::1          |          |  198.18.1.2  2001:db8:1::2        |
+#   |                                     |  path b  |                                   |
+#   |                                     | eth-b    |                                   |
+#   |                                     |----------|                                   |
+#   |  198.18.2.1  2001:db8:2::1          |          |  198.18.2.2  2001:db8:2::2        |
+#   +-------------------------------------+          +-----------------------------------+
+#
+# A path may instead go through a router namespace of its own, where the
+# middlebox faults (nftables) live and where shaping can be applied:
+#
+#   cli eth-a --- to-cli [ mfp-<id>-rtra ] to-srv --- eth-a srv
+#   198.18.1.1    198.18.1.2        198.19.1.1        198.19.1.2
+#   2001:db8:1::1 2001:db8:1::2     2001:db8:1:1::1   2001:db8:1:1::2
+#
+# Addresses come from the benchmarking range 198.18.0.0/15 and the IPv6
+# documentation prefix: nothing here can be mistaken for a real network, and
+# none of it exists outside our namespaces anyway.
+#
+# Each client address has its own routing table (policy rule "from ADDR"), so
+# a subflow bound to path b leaves through path b even when it heads for the
+# server's path-a address, which is what an MPTCP "subflow" endpoint does.
 
 declare -gA MFP__ADDR=()   # [role,path,family] -> address without prefix length
 declare -gA MFP__ROUTED=() # [path] -> 1 when the path goes through a router
