@@ -122,6 +122,15 @@ cleanup_abandon() {
 	rm -rf "$MFP_DIR"
 }
 
+# cleanup_saved_run: a run that outlived the process that built it (a lab,
+# loaded by a later one) taken down: processes, namespaces, its work dir.
+# Finished even when interrupted: a half-removed run helps nobody.
+cleanup_saved_run() {
+	trap '' INT TERM HUP
+	cleanup_teardown
+	rm -rf "$MFP_DIR"
+}
+
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP ERR

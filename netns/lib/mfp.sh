@@ -61,6 +61,28 @@ mfp_preflight() {
 	command -v "$helper" >/dev/null 2>&1 || mfp_fatal "helper not found: $MPTCP_FDPASS (build it, or set MPTCP_FDPASS)"
 }
 
+# mfp_lock DIR: the processes that work on a saved run take turns. A
+# directory, not flock: the tcpdumps a run leaves running would inherit a
+# lock's descriptor and hold it. A holder that died is no holder; after 60 s
+# of a live one, "is busy (...)" is printed and the status is 1; a lock
+# that cannot be made at all (not root, no such dir) is said at once.
+mfp_lock() {
+	local lock="$1/lock" deadline=$((SECONDS + 60)) holder err
+	until err=$(mkdir "$lock" 2>&1); do
+		[[ -d "$lock" ]] || { echo "cannot be locked: ${err#mkdir: }"; return 1; }
+		holder=$(cat "$lock/pid" 2>/dev/null || true)
+		if [[ -n "$holder" ]] && ! kill -0 "$holder" 2>/dev/null; then
+			rm -rf "$lock"
+			continue
+		fi
+		((SECONDS < deadline)) || { echo "is busy (held by pid ${holder:-?}; remove $lock if it is stale)"; return 1; }
+		sleep 0.1
+	done
+	# $$: the script's pid, also from the $(...) its caller reads the reason with
+	echo "$$" >"$lock/pid"
+}
+mfp_unlock() { rm -rf "$1/lock"; }
+
 # where failures keep their artifacts (MFP_ARTIFACTS)
 mfp_artifacts_dir() { echo "${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}"; }
 
