@@ -9,6 +9,8 @@
 check_fail() {
 	local note=""
 	[[ "$1" != --note=* ]] || { note=${1#--note=}; shift; }
+	# the old way, through the environment, would be silently ignored now
+	[[ -z "${MFP_FAIL_NOTE+set}" ]] || mfp_fatal "MFP_FAIL_NOTE is not read: pass check*/check_fail --note=TEXT"
 	printf '[%s] FAIL: %s%s\n' "$MFP_NAME" "$*" "$note"
 	MFP__FAILS=$((MFP__FAILS + 1))
 }
