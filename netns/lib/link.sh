@@ -189,12 +189,14 @@ link_up() {
 	ip -n "$ns" -6 route replace default via "$gw6" dev "eth-$p" table $((100 + n))
 }
 
-# link_shape ROLE PATH RATE: egress rate limit with tbf (netem is not always
-# there; tbf is). The burst stays small so that the rate holds at short scale.
+# link_shape ROLE PATH RATE [LATENCY]: egress rate limit with tbf (netem is
+# not always there; tbf is). The burst stays small so that the rate holds at
+# short scale; LATENCY (default 100ms) is the longest a packet may wait in
+# its queue, i.e. the queue's depth.
 link_shape() {
-	local role=$1 p=$2 rate=$3
+	local role=$1 p=$2 rate=$3 latency=${4:-100ms}
 	ip netns exec "$(ns_name "$role")" tc qdisc replace dev "eth-$p" root \
-		tbf rate "$rate" burst 32kb latency 100ms
+		tbf rate "$rate" burst 32kb latency "$latency"
 }
 
 # link_delay ROLE PATH DELAY: only where the kernel has netem; returns 1 (and

@@ -26,11 +26,11 @@ probe_nft() {
 }
 
 # probe_qdisc ROLE KIND [ARGS...]: the kernel has this qdisc (tried on ROLE's
-# loopback, then removed)
+# loopback, then removed; tc names a missing module "unknown")
 probe_qdisc() {
 	local role=$1
 	shift
-	ns_exec "$role" tc qdisc add dev lo root "$@" >/dev/null 2>&1 || return 1
+	ns_exec "$role" tc qdisc replace dev lo root "$@" >/dev/null 2>&1 || return 1
 	ns_exec "$role" tc qdisc del dev lo root >/dev/null 2>&1 || true
 }
 
