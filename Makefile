@@ -15,6 +15,11 @@ SUITE ?= netns
 # TESTS="NAME..." runs only those scenarios (check: no unit suite; matrix:
 # on each kernel), e.g. to sweep one bug over every kernel package
 TESTS ?=
+# matrix: units (kernel, suite, shard) run JOBS at once, each REPEAT times,
+# each suite cut in SHARDS; tests/matrix --help
+JOBS ?= 1
+REPEAT ?= 1
+SHARDS ?= 1
 
 .PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
 
@@ -42,10 +47,12 @@ setup: build-deps
 check: deps all
 	@NETNS_JOBS=$(NETNS_JOBS) KERNEL="$(KERNEL)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/check $(BUILD)
 
-# the suite on each kernel, as a table (also written to $(BUILD)/matrix.md)
+# the suites on each kernel from a pool of units, as a table (written to
+# $(BUILD)/matrix.md) and result files ($(BUILD)/matrix/results/KERNEL/)
 matrix: deps all
-	@./ci/deps vm
-	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/matrix $(BUILD)
+	@$(if $(filter-out host,$(KERNELS)),./ci/deps vm,true)
+	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" \
+		JOBS="$(JOBS)" REPEAT="$(REPEAT)" SHARDS="$(SHARDS)" ./tests/matrix $(BUILD)
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
