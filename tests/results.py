@@ -271,6 +271,7 @@ def merge(docs):
                 "runs": len(runs), "passes": good, "failures": failing, "verdicts": counts,
                 "seconds": round(sum(r["seconds"] for r in runs) / len(runs), 2),
                 "retried": sum(bool(r.get("retried_after")) for r in runs),
+                "retried_after": sorted({r["retried_after"] for r in runs if r.get("retried_after")}),
                 "reasons": sorted({r["reason"] for r in runs if r["reason"] and r["verdict"] != PASS}),
             }
         scenarios.append(row)
@@ -286,7 +287,8 @@ def cell_text(cell):
         text = word if word in ("n/a", "CRASH") else "%s %.0f s" % (word, cell["seconds"])
     else:
         if cell["failures"]:
-            word = "FAIL"
+            # some runs passed: a flake until shown otherwise
+            word = "FLAKY" if cell["passes"] else "FAIL"
         elif counts.get(NOT_APPLICABLE) == runs:
             word = "n/a"
         elif counts.get(EXPECTED_FAILURE):
@@ -314,8 +316,8 @@ def markdown(matrix):
             details = []
             if cell["reasons"]:
                 details.append("; ".join(cell["reasons"]))
-            if cell["retried"]:
-                details.append("retried once in a fresh guest after a guest crash or boot failure")
+            for why in cell.get("retried_after", []):
+                details.append("retried once in a fresh guest after %s" % why)
             if (cell["failures"] or cell["retried"] or not text.startswith("pass")) and details:
                 notes.append("%s on %s: %s" % (row[0], k["name"], "; ".join(details)))
                 text += " [%d]" % len(notes)
