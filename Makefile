@@ -64,7 +64,7 @@ bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
 
 # libFuzzer targets under ASan + UBSan (with float-cast-overflow), built by
-# clang in a build directory of their own; README "Fuzzing" for campaigns.
+# clang in a build directory of their own; doc/testing.md "Fuzzing" for campaigns.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz:
