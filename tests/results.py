@@ -243,6 +243,8 @@ def merge(docs):
     per kernel, the runs' verdicts."""
     kernels = {}
     cells = {}
+    started = sorted(doc.get("unit", {}).get("started") or "" for doc in docs)
+    started = [t for t in started if t]
     for doc in docs:
         k = doc["kernel"]
         info = kernels.setdefault(k["name"], {"name": k["name"], "package": k.get("package", ""),
@@ -275,7 +277,9 @@ def merge(docs):
                 "reasons": sorted({r["reason"] for r in runs if r["reason"] and r["verdict"] != PASS}),
             }
         scenarios.append(row)
-    return {"format": MATRIX_FORMAT, "kernels": [kernels[k] for k in order], "scenarios": scenarios}
+    return {"format": MATRIX_FORMAT, "kernels": [kernels[k] for k in order], "scenarios": scenarios,
+            "units": len(docs), "first_started": started[0] if started else "",
+            "last_started": started[-1] if started else ""}
 
 
 def cell_text(cell):
@@ -340,7 +344,11 @@ def markdown(matrix):
 
     def line(r):
         return "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |"
-    text = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows]
+    when = matrix.get("first_started", "")
+    if when and matrix.get("last_started", "") != when:
+        when += " to " + matrix["last_started"]
+    text = ["tests/matrix: %d result file(s), units started %s" % (matrix.get("units", 0), when or "?"), ""]
+    text += [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [line(r) for r in rows]
     pkgs = ["- %s: %s" % (k["name"], " ".join(x for x in (k["package"], k["version"], k["release"]) if x))
             for k in kernels]
     text += [""] + pkgs
