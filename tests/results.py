@@ -438,10 +438,14 @@ def kernel_info(top, kernel, modules="", run=None):
             info["version"] = m.group(1) if m else ""
         return info
     vm = [os.path.join(top, "netns/vm"), "--kernel", kernel] + (["--modules", modules] if modules else [])
+    # "PACKAGE VERSION RELEASE", "-" where unknown (an image of one's own)
     rc, out = run(vm + ["--print-kernel"])
-    words = out.split()
+    lines = out.strip().splitlines()
+    words = lines[-1].split() if lines else []
     if rc == 0 and len(words) == 3:
-        info["package"], info["version"], info["release"] = words
+        info["package"], info["version"], info["release"] = [w if w != "-" else "" for w in words]
+        if not info["package"] and os.path.isfile(kernel):
+            info["package"] = "image " + os.path.basename(kernel)
         return info
     rc, out = run(vm + ["--print-release"])
     if rc != 0 or not out.strip():
