@@ -16,7 +16,7 @@ SUITE ?= netns
 # on each kernel), e.g. to sweep one bug over every kernel package
 TESTS ?=
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports
 
 all: setup
 	meson compile -C $(BUILD)
@@ -46,6 +46,14 @@ check: deps all
 matrix: deps all
 	@./ci/deps vm
 	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/matrix $(BUILD)
+
+# doc/reports/NAME.md for each open kernel bug (tests/open/), from a run on
+# this kernel and one in a guest per REPORT_KERNELS (netns/bugreport)
+REPORT_KERNELS ?= 6.12
+reports: deps all
+	@./ci/deps vm
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
+		$(notdir $(wildcard tests/open/open-*))
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
