@@ -16,7 +16,7 @@ SUITE ?= netns
 # on each kernel), e.g. to sweep one bug over every kernel package
 TESTS ?=
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports explore
 
 all: setup
 	meson compile -C $(BUILD)
@@ -54,6 +54,15 @@ reports: deps all
 	@./ci/deps vm
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
 		$(notdir $(wildcard tests/open/open-*))
+
+# the fault explorer (netns/explore): random fault plans for MINUTES, from
+# SEED; PLANT=1 adds the planted violation; KERNEL=K runs it in a guest
+SEED ?= 1
+MINUTES ?= 5
+RUNS ?= 100000
+explore: deps all
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/explore --seed $(SEED) --minutes $(MINUTES) --runs $(RUNS) \
+		$(if $(filter 1,$(PLANT)),--plant) $(if $(filter-out host,$(KERNEL)),--kernel $(KERNEL))
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
