@@ -47,12 +47,14 @@ matrix: deps all
 	@./ci/deps vm
 	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/matrix $(BUILD)
 
-# doc/reports/NAME.md for each open kernel bug (tests/open/), from a run on
-# this kernel and one in a guest per REPORT_KERNELS (netns/bugreport)
+# doc/reports/NAME.md for each open kernel bug (tests/open/), from
+# REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS
+# (netns/bugreport)
 REPORT_KERNELS ?= 6.12
+REPORT_RUNS ?= 20
 reports: deps all
 	@./ci/deps vm
-	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport --runs $(REPORT_RUNS) $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
 		$(notdir $(wildcard tests/open/open-*))
 
 # the fault explorer (netns/explore): random fault plans for MINUTES, from
