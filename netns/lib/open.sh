@@ -67,3 +67,11 @@ open_finish() {
 	mfp_log "PASS: the kernel behaved correctly: fixed here? ($MFP_OPEN_BUG: $MFP_OPEN_SUMMARY)"
 	exit 0
 }
+
+# open_counter_known ROLE NAME: the kernel has this MIB counter (nstat -z
+# lists every counter it knows); the counters that judge a trigger are the
+# feature an open scenario needs
+open_counter_known() {
+	NSTAT_HISTORY="$MFP_DIR/nstat.$1.hist" ns_exec "$1" nstat -asz 2>/dev/null |
+		awk -v n="$2" '$1 == n { f = 1 } END { exit !f }'
+}
