@@ -7,7 +7,8 @@ NETNS_JOBS ?= 4
 
 BIN = $(BUILD)/src/mptcp-fdpass
 
-# KERNEL=6.1 (or 6.12, a Debian package name, .deb files, an image) runs the
+# KERNEL=6.1 (or 6.12, 6.12.43, 7.3, a suite such as sid, a Debian package
+# name, .deb files, an image; netns/vm --list-kernels shows them) runs the
 # root suites in a qemu guest with that kernel; see netns/vm --help.
 KERNEL ?= host
 KERNELS ?= host 6.12 6.1
@@ -69,14 +70,16 @@ explore: deps all
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
-# numbers and SVG charts (under $(BUILD)), never verdicts; BENCH_RUNS and
-# BENCH_MIB ask for more rounds and bigger transfers, BENCH_PEER adds another
-# helper to path-aggregation
+# numbers and SVG charts (under $(BUILD)), never verdicts, and the tables
+# in $(BUILD)/bench.md with date, kernel, machine and load; BENCH_RUNS and
+# BENCH_MIB ask for more rounds and bigger transfers, BENCH_FAILOVER_RUNS
+# more failover runs (default 5), BENCH_PEER adds another helper to
+# path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
 
 # libFuzzer targets under ASan + UBSan (with float-cast-overflow), built by
-# clang in a build directory of their own; README "Fuzzing" for campaigns.
+# clang in a build directory of their own; doc/testing.md "Fuzzing" for campaigns.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 fuzz:
