@@ -22,7 +22,7 @@ JOBS ?= 1
 REPEAT ?= 1
 SHARDS ?= 1
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports explore
 
 all: setup
 	meson compile -C $(BUILD)
@@ -55,12 +55,33 @@ matrix: deps all
 	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" \
 		JOBS="$(JOBS)" REPEAT="$(REPEAT)" SHARDS="$(SHARDS)" ./tests/matrix $(BUILD)
 
+# doc/reports/NAME.md for each open kernel bug (tests/open/), from
+# REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS
+# (netns/bugreport)
+REPORT_KERNELS ?= 6.12
+REPORT_RUNS ?= 20
+reports: deps all
+	@./ci/deps vm
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport --runs $(REPORT_RUNS) $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
+		$(notdir $(wildcard tests/open/open-*))
+
+# the fault explorer (netns/explore): random fault plans for MINUTES, from
+# SEED; PLANT=1 adds the planted violation; KERNEL=K runs it in a guest
+SEED ?= 1
+MINUTES ?= 5
+RUNS ?= 100000
+explore: deps all
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/explore --seed $(SEED) --minutes $(MINUTES) --runs $(RUNS) \
+		$(if $(filter 1,$(PLANT)),--plant) $(if $(filter-out host,$(KERNEL)),--kernel $(KERNEL))
+
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
-# numbers and SVG charts (under $(BUILD)), never verdicts; BENCH_RUNS and
-# BENCH_MIB ask for more rounds and bigger transfers, BENCH_PEER adds another
-# helper to path-aggregation
+# numbers and SVG charts (under $(BUILD)), never verdicts, and the tables
+# in $(BUILD)/bench.md with date, kernel, machine and load; BENCH_RUNS and
+# BENCH_MIB ask for more rounds and bigger transfers, BENCH_FAILOVER_RUNS
+# more failover runs (default 5), BENCH_PEER adds another helper to
+# path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
 
