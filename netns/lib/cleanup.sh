@@ -108,6 +108,10 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP ERR
 	set +eE
+	# in a guest only (mfp_klog_start): a kernel warning fails the scenario
+	if declare -F klog_check >/dev/null && ! klog_check; then
+		rc=1
+	fi
 	if ((rc != 0 && rc != 77)); then
 		obs_collect
 	fi

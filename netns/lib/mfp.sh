@@ -78,7 +78,22 @@ mfp_init() {
 	MFP_DIR=$(mktemp -d "$base/$MFP_NAME.XXXXXX")
 	mfp_traps cleanup
 	cleanup_guard
+	mfp_klog_start
 	mfp_log "id $MFP_ID, work dir $MFP_DIR, helper: $MPTCP_FDPASS"
+}
+
+# In one of netns/vm's guests (and only there: the host's kernel log is the
+# machine's), the kernel's own warnings during the scenario fail it: klog.sh
+# marks the log now, the cleanup trap checks it (klog_check).
+mfp_in_guest() {
+	[[ -e /.mfp-vm/booted ]] && grep -qw mfp_guest=1 /proc/cmdline 2>/dev/null
+}
+
+mfp_klog_start() {
+	mfp_in_guest || return 0
+	# shellcheck source=SCRIPTDIR/klog.sh
+	source "$MFP_TOP/netns/lib/klog.sh"
+	klog_mark
 }
 
 mfp_finish() {
