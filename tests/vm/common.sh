@@ -40,7 +40,7 @@ vmt_cache() { echo "${MFP_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mptcp-fd
 vmt_qemu_of() {
 	local child
 	for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do
-		if tr '\0' '\n' <"/proc/$child/cmdline" 2>/dev/null | grep -qx qemu-system-x86_64; then
+		if { tr '\0' '\n' <"/proc/$child/cmdline"; } 2>/dev/null | grep -qx qemu-system-x86_64; then
 			echo "$child"
 			return 0
 		fi
@@ -51,8 +51,25 @@ vmt_qemu_of() {
 # vmt_run_dir QEMU_PID: the run dir of that qemu (from its -pidfile)
 vmt_run_dir() {
 	local pidfile
-	pidfile=$(tr '\0' '\n' <"/proc/$1/cmdline" | grep -A1 -x -- -pidfile | tail -n1)
+	pidfile=$({ tr '\0' '\n' <"/proc/$1/cmdline"; } 2>/dev/null | grep -A1 -x -- -pidfile | tail -n1)
 	dirname "$pidfile"
+}
+
+# vmt_wait_guest PID: sets qemu and dir once the guest of netns/vm PID runs
+# its command (its heartbeat exists); qemu is empty when netns/vm ended or
+# 300 s passed first
+vmt_wait_guest() {
+	local pid=$1 i
+	qemu="" dir=""
+	for i in $(seq 1 600); do
+		kill -0 "$pid" 2>/dev/null || break
+		if qemu=$(vmt_qemu_of "$pid") && dir=$(vmt_run_dir "$qemu") && [[ -e "$dir/out/alive" ]]; then
+			return 0
+		fi
+		qemu=""
+		sleep 0.5
+	done
+	echo "no guest after $((i / 2)) s"
 }
 
 # vmt_gone PID DIR SECONDS: PID is no longer running and DIR no longer
