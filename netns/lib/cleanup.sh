@@ -126,5 +126,6 @@ cleanup() {
 		fi
 	fi
 	((rc == 0 || rc == 77)) || rc=1
+	mfp_timing_line
 	exit "$rc"
 }

@@ -71,6 +71,7 @@ mfp_traps() {
 }
 
 mfp_init() {
+	MFP_T0=$(mfp_now_ms)
 	mfp_preflight
 	mfp_new_id
 	local base=${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}
@@ -97,6 +98,7 @@ mfp_klog_start() {
 }
 
 mfp_finish() {
+	MFP_T_FINISH=$(mfp_now_ms)
 	if ((MFP_FAILS > 0)); then
 		mfp_log "FAIL: $MFP_FAILS check(s) failed"
 		exit 1
@@ -150,6 +152,25 @@ mfp_wait_pid() {
 	wait "$pid" || rc=$?
 	return "$rc"
 }
+
+# Where a scenario's time goes (tests/vm/profile reads the line cleanup
+# prints): from mfp_init to its first verdict (the topology, sshd, and the
+# first check's own action), from there to mfp_finish, and the teardown.
+MFP_T0=""
+MFP_T_VERDICT=""
+MFP_T_FINISH=""
+mfp_verdict_time() { [[ -n "$MFP_T_VERDICT" ]] || MFP_T_VERDICT=$(mfp_now_ms); }
+
+mfp_timing_line() {
+	[[ -n "$MFP_T0" ]] || return 0
+	local now first fin
+	now=$(mfp_now_ms)
+	first=${MFP_T_VERDICT:-$now}
+	fin=${MFP_T_FINISH:-$now}
+	mfp_log "timing: setup $(mfp_ms_s $((first - MFP_T0))) s, checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
+}
+
+mfp_ms_s() { printf '%d.%02d' $(($1 / 1000)) $(($1 % 1000 / 10)); }
 
 # milliseconds since the epoch (EPOCHREALTIME's radix follows the locale)
 mfp_now_ms() {
