@@ -7,6 +7,7 @@
 # KERNEL (default 6.12) is the guest kernel.
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck disable=SC2034 # used by the tests that source this
 vm="$top/netns/vm"
 kernel=${KERNEL:-6.12}
 [[ "$kernel" != host ]] || kernel=6.12
