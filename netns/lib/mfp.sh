@@ -130,14 +130,19 @@ mfp_slow_factor() {
 mfp_slow() { echo $(($1 * $(mfp_slow_factor))); }
 
 # Poll until a command succeeds: the suite never sleeps a fixed time where
-# the kernel can be asked instead. TIMEOUT is stretched by mfp_slow.
+# the kernel can be asked instead. TIMEOUT is stretched by mfp_slow. The
+# pause between polls is 50 ms on a host, 250 ms on a slow machine: under
+# emulation each poll starts programs (ss, ip, grep) that cost tens of
+# milliseconds of the guest's few CPUs, which a 50 ms poll would take from
+# the very process (sshd, tcpdump) that it waits for.
 mfp_wait() {
-	local timeout=$1 deadline
+	local timeout=$1 deadline pause=0.05
 	shift
 	deadline=$((SECONDS + $(mfp_slow "$timeout")))
+	(($(mfp_slow_factor) == 1)) || pause=0.25
 	until "$@"; do
 		((SECONDS < deadline)) || return 1
-		sleep 0.05
+		sleep "$pause"
 	done
 }
 
