@@ -160,7 +160,8 @@ mfp_wait_pid() {
 
 # Where a scenario's time goes (tests/vm/profile reads the line cleanup
 # prints): from mfp_init to its first verdict (the topology, sshd, and the
-# first check's own action), from there to mfp_finish, and the teardown.
+# first check's own action: setup and the main act), from there to
+# mfp_finish (the other checks), and the teardown.
 MFP_T0=""
 MFP_T_VERDICT=""
 MFP_T_FINISH=""
@@ -172,7 +173,7 @@ mfp_timing_line() {
 	now=$(mfp_now_ms)
 	first=${MFP_T_VERDICT:-$now}
 	fin=${MFP_T_FINISH:-$now}
-	mfp_log "timing: setup $(mfp_ms_s $((first - MFP_T0))) s, checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
+	mfp_log "timing: to the first verdict $(mfp_ms_s $((first - MFP_T0))) s, other checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
 }
 
 mfp_ms_s() { printf '%d.%02d' $(($1 / 1000)) $(($1 % 1000 / 10)); }
