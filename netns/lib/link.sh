@@ -36,7 +36,7 @@ link_path() {
 		ip -n "$cli" link set "eth-$p" up
 		ip -n "$srv" link set "eth-$p" up
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
-		link_capture cli "$p"
+		link_capture "$p" cli
 	else
 		ns_add "rtr$p"
 		# shellcheck disable=SC2034 # read by fault_table (fault.sh)
@@ -67,16 +67,20 @@ link_path() {
 		ip -n "$rtr" -6 route add default via "2001:db8:$n:1::2" dev to-srv
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
 		# both sides of the middlebox: what it did is the difference
-		link_capture cli "$p"
-		link_capture srv "$p"
+		link_capture "$p" cli srv
 	fi
 }
 
 # the automatic capture of a path. MFP_CAPTURE=0 turns it off: a
 # benchmark's gigabytes are no evidence anyone reads, and tcpdump's CPU time
 # would be measured with them.
+# link_capture PATH ROLE...: every ROLE's side of PATH, started together
 link_capture() {
-	((MFP_AUTO_CAPTURE == 0)) || [[ "${MFP_CAPTURE:-1}" == 0 ]] || obs_capture "$@"
+	local p=$1 role
+	shift
+	((MFP_AUTO_CAPTURE != 0)) && [[ "${MFP_CAPTURE:-1}" != 0 ]] || return 0
+	for role in "$@"; do obs_capture_start "$role" "$p"; done
+	for role in "$@"; do obs_capture_wait "$role" "$p"; done
 }
 
 # link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses
