@@ -680,6 +680,16 @@ static int resolve(const struct options *opts, int64_t deadline_ms, struct addri
 	return resolve_within(opts->host, opts->port_text, &hints, deadline_ms, res);
 }
 
+enum dial_error dial_resolve_error(int rc, int err)
+{
+	if (rc == EAI_MEMORY)
+		return DIAL_ERR_SYSTEM;
+	/* EAGAIN: no thread for the lookup (getaddrinfo_a, RLIMIT_NPROC) */
+	if (rc == EAI_SYSTEM && (out_of_sockets(err) || err == EAGAIN))
+		return DIAL_ERR_SYSTEM;
+	return DIAL_ERR_RESOLVE;
+}
+
 static const char *family_suffix(int family)
 {
 	return family == AF_INET ? " to an IPv4 address" :
@@ -702,15 +712,13 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 		 * resolve, whoever ran out of patience. */
 		return DIAL_ERR_RESOLVE;
 	}
-	if (rc == EAI_MEMORY) {
-		log_error("cannot resolve '%s': out of memory", opts->host);
-		return DIAL_ERR_SYSTEM;
-	}
 	if (rc != 0) {
 		/* EAI_SYSTEM's errno may belong to getaddrinfo_a()'s thread. */
+		int err = rc == EAI_SYSTEM ? errno : 0;
 		log_error("cannot resolve '%s'%s: %s", opts->host, family_suffix(opts->family),
-			  rc == EAI_SYSTEM && errno ? strerror(errno) : gai_strerror(rc));
-		return DIAL_ERR_RESOLVE;
+			  rc == EAI_MEMORY ? "out of memory" :
+			  err ? strerror(err) : gai_strerror(rc));
+		return dial_resolve_error(rc, err);
 	}
 	if (log_is_verbose()) {
 		char where[NI_MAXHOST + 16];

@@ -128,6 +128,21 @@ Test(dial_timing, poll_timeout_takes_the_earliest_event)
 	cr_expect_eq(dial_poll_timeout(0, -1, -1, (int64_t)1 << 40), 2147483647, "clamped");
 }
 
+Test(dial_timing, a_lookup_without_memory_or_descriptors_is_a_system_error)
+{
+	/* Seen under RLIMIT_AS of 2700 KiB: getaddrinfo_a() answered
+	 * EAI_SYSTEM with ENOMEM, which was exit 68 ("does not resolve"). */
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, ENOMEM), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, EMFILE), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, ENFILE), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, EAGAIN), DIAL_ERR_SYSTEM, "no thread");
+	cr_expect_eq(dial_resolve_error(EAI_MEMORY, 0), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_NONAME, 0), DIAL_ERR_RESOLVE);
+	cr_expect_eq(dial_resolve_error(EAI_AGAIN, 0), DIAL_ERR_RESOLVE, "no answer in time");
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, ECONNREFUSED), DIAL_ERR_RESOLVE,
+		     "the resolver's server refused");
+}
+
 /* ---- connecting on loopback ---- */
 
 /* A connection from dial() to a fresh loopback listener of `proto`. */
