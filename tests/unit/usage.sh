@@ -15,7 +15,8 @@
 #   expect [--user] STATUS PATTERN TOOL ARGS...
 #   usage_done                the summary line and the exit status
 # Environment of a row: `expect` runs in a subshell, so `VAR=x expect ...`
-# sets VAR for that row alone. --user runs the row as nobody (setpriv).
+# sets VAR for that row alone. --user runs the row as nobody (setpriv) when
+# the suite runs as root, as the user running it otherwise.
 # Left behind: any file that appeared in the tree or in its build directory,
 # any stub that was called. (Namespaces are not counted here: other runs on
 # the machine make theirs meanwhile; the demo's rows look for their own.)
@@ -71,8 +72,9 @@ usage_snapshot() {
 expect() {
 	local as=() user="" want pattern tool rc=0 lines left calls
 	if [[ "$1" == --user ]]; then
-		as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
-		user=" (as nobody)"
+		# an ordinary user already, when the suite does not run as root
+		((EUID != 0)) || as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		user=" (as an ordinary user)"
 		shift
 	fi
 	want=$1 pattern=$2 tool=$3
