@@ -101,6 +101,23 @@ expect() {
 	fi
 }
 
+# usage_root_rows WHAT CHECK...: whether the root rows about WHAT can run
+# here: as root, where CHECK (a command) succeeds. Where they cannot (not
+# root, or a package build's chroot without namespaces) one line says so,
+# and under CI=true that is a failure, as for the scenarios.
+usage_root_rows() {
+	local what=$1
+	shift
+	((EUID == 0)) && "$@" >/dev/null 2>&1 && return 0
+	if [[ "${CI:-}" == true ]]; then
+		echo "FAIL: $what: cannot run here ($( ((EUID == 0)) && echo "$* failed" || echo "not root")), and CI=true"
+		usage_failed=$((usage_failed + 1))
+	else
+		echo "not run: $what ($( ((EUID == 0)) && echo "$* failed" || echo "not root"))"
+	fi
+	return 1
+}
+
 usage_done() {
 	echo "$(basename "$0"): $((usage_cases - usage_failed)) of $usage_cases cases as documented"
 	((usage_failed == 0))
