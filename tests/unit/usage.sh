@@ -58,8 +58,11 @@ usage_stub() {
 	chmod 755 "$usage_tree/$path"
 }
 
+# a command on PATH: records its call; meson's lists are reading, not work
 usage_stub_cmd() {
-	printf '#!/bin/sh\necho "%s $*" >>"%s/calls/%s.$$"\nexit 0\n' "$1" "$usage_work" "$1" \
+	local reads=""
+	[[ "$1" != meson ]] || reads='case "$*" in *--list* | introspect*) exit 0 ;; esac'
+	printf '#!/bin/sh\n%s\necho "%s $*" >>"%s/calls/%s.$$"\nexit 0\n' "$reads" "$1" "$usage_work" "$1" \
 		>"$usage_work/bin/$1"
 	chmod 755 "$usage_work/bin/$1"
 }
