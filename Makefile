@@ -17,7 +17,7 @@ SUITE ?= netns
 # on each kernel), e.g. to sweep one bug over every kernel package
 TESTS ?=
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports explore
 
 all: setup
 	meson compile -C $(BUILD)
@@ -47,6 +47,25 @@ check: deps all
 matrix: deps all
 	@./ci/deps vm
 	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/matrix $(BUILD)
+
+# doc/reports/NAME.md for each open kernel bug (tests/open/), from
+# REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS
+# (netns/bugreport)
+REPORT_KERNELS ?= 6.12
+REPORT_RUNS ?= 20
+reports: deps all
+	@./ci/deps vm
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport --runs $(REPORT_RUNS) $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
+		$(notdir $(wildcard tests/open/open-*))
+
+# the fault explorer (netns/explore): random fault plans for MINUTES, from
+# SEED; PLANT=1 adds the planted violation; KERNEL=K runs it in a guest
+SEED ?= 1
+MINUTES ?= 5
+RUNS ?= 100000
+explore: deps all
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/explore --seed $(SEED) --minutes $(MINUTES) --runs $(RUNS) \
+		$(if $(filter 1,$(PLANT)),--plant) $(if $(filter-out host,$(KERNEL)),--kernel $(KERNEL))
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
