@@ -55,6 +55,11 @@ size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size
 int dial_poll_timeout(int64_t now, int64_t next_attempt_at, int64_t rescue_at,
 		      int64_t deadline);
 
+/* How a failed lookup ends: getaddrinfo's rc and, for EAI_SYSTEM, errno.
+ * Out of memory, descriptors or threads is this machine's trouble
+ * (DIAL_ERR_SYSTEM), not the name's (DIAL_ERR_RESOLVE). */
+enum dial_error dial_resolve_error(int rc, int err);
+
 /* "192.0.2.1 port 22", "2001:db8::1 port 22". */
 void dial_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);
 
