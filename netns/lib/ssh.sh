@@ -103,12 +103,27 @@ ssh_config() {
 # in the cli namespace, in DIR when MFP_TOOL_DIR says so; stdout to TAG.out,
 # stderr to TAG.err; returns its status. Bounded like ssh_run.
 ssh_tool() {
-	local tag=$1 rc=0
+	local rc=0
+	ssh_tool_start "$@"
+	ssh_tool_wait || rc=$?
+	return "$rc"
+}
+
+# ssh_tool_start TAG COMMAND...: the same in the background, so that the
+# scenario can break a path while it runs; ssh_tool_wait returns its status
+ssh_tool_start() {
+	local tag=$1
 	shift
 	(cd "${MFP_TOOL_DIR:-$MFP_DIR}" &&
 		exec ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "$@") \
 		</dev/null >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.err" &
-	mfp_wait_pid "$!" || rc=$?
+	MFP_TOOL_PID=$!
+}
+
+ssh_tool_wait() {
+	local rc=0
+	mfp_wait_pid "$MFP_TOOL_PID" || rc=$?
+	MFP_TOOL_PID=""
 	return "$rc"
 }
 
