@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # sshd_: a real /usr/sbin/sshd in the srv namespace, from a config, host key
-# and authorized key generated in the work dir; MPTCP through mptcpize.
+# and authorized key generated in the work dir; MPTCP through mptcpize, or
+# through an MPTCP listener that hands each connection to "sshd -i" as
+# systemd's socket activation does (no LD_PRELOAD).
 
-# sshd_start [mptcp|tcp] [ROLE]: a real sshd in ROLE (srv by default), from
+# sshd_start [mptcp|tcp|activated] [ROLE]: a real sshd in ROLE (srv by default), from
 # a config generated here, with its own host key and root's authorized key in
 # the work dir (sshd/ for srv, sshd-ROLE/ for another namespace: a jump host's
 # target, say).
@@ -60,6 +62,15 @@ sshd_start() {
 		ip netns exec "$srv" "$MFP_SSHD" -D -e -f "$dir/sshd_config" \
 			</dev/null >>"$log" 2>&1 &
 		;;
+	activated)
+		# what systemd does for ssh.socket with SocketProtocol=mptcp and
+		# Accept=yes: it holds the MPTCP listeners and starts "sshd -i"
+		# per connection, the socket on its stdin and stdout; sshd itself
+		# runs untouched (env -i: no LD_PRELOAD from anywhere)
+		ip netns exec "$srv" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			python3 "$MFP_TOP/netns/lib/sshd-activate.py" 22 \
+			"$MFP_SSHD" -i -e -f "$dir/sshd_config" </dev/null >>"$log" 2>&1 &
+		;;
 	*) mfp_fatal "sshd_start: mode '$mode'" ;;
 	esac
 	pid=$!
@@ -74,7 +85,7 @@ sshd_start() {
 # listener must be an MPTCP one or the scenario would test nothing
 sshd_listening() {
 	local kind=-t l4 l6 role=${2:-srv}
-	[[ "$1" != mptcp ]] || kind=-M
+	[[ "$1" == tcp ]] || kind=-M
 	l4=$(ns_exec "$role" ss -Hln -f inet "$kind" 'sport = :22' 2>/dev/null | wc -l)
 	l6=$(ns_exec "$role" ss -Hln -f inet6 "$kind" 'sport = :22' 2>/dev/null | wc -l)
 	((l4 > 0 && l6 > 0))
