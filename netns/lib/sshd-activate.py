@@ -1,17 +1,19 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # sshd-activate.py PORT COMMAND...: socket activation the way systemd does
-# it for a socket unit with SocketProtocol=mptcp and Accept=yes: MPTCP
-# listeners on PORT (IPv4 and IPv6), and for each connection COMMAND
-# ("sshd -i ...") started with the connection as its stdin and stdout. Used
-# by sshd_start activated (netns/lib/sshd.sh), inside a test namespace.
+# it for Debian's ssh.socket (Accept=no) with SocketProtocol=mptcp: MPTCP
+# listeners on PORT (IPv4 and IPv6) passed as descriptors 3 and 4 with
+# LISTEN_FDS and LISTEN_PID, to COMMAND ("sshd -D ...", which Debian builds
+# with sd_listen_fds()), run in this process as systemd runs it in the
+# service's. Used by sshd_start activated (netns/lib/sshd.sh), inside a test
+# namespace.
+import fcntl
 import os
-import selectors
-import signal
 import socket
 import sys
 
 IPPROTO_MPTCP = 262
+SD_LISTEN_FDS_START = 3
 
 
 def listener(family, address, port):
@@ -20,33 +22,28 @@ def listener(family, address, port):
     if family == socket.AF_INET6:
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
     s.bind((address, port))
-    s.listen(64)
+    s.listen(128)
     return s
-
-
-def serve(conn, command):
-    pid = os.fork()
-    if pid == 0:
-        fd = conn.fileno()
-        os.dup2(fd, 0)
-        os.dup2(fd, 1)
-        os.closerange(3, 256)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        os.execv(command[0], command)
-    conn.close()
 
 
 def main():
     port, command = int(sys.argv[1]), sys.argv[2:]
-    # children are not waited for: the kernel reaps them
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    sel = selectors.DefaultSelector()
-    for family, address in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
-        sel.register(listener(family, address, port), selectors.EVENT_READ)
-    while True:
-        for key, _ in sel.select():
-            conn, _ = key.fileobj.accept()
-            serve(conn, command)
+    socks = [listener(socket.AF_INET, "0.0.0.0", port), listener(socket.AF_INET6, "::", port)]
+    # out of the way first, so that moving one to 3 or 4 never closes another
+    orig = [s.detach() for s in socks]
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in orig]
+    for fd in orig:
+        os.close(fd)
+    for i, fd in enumerate(high):
+        os.dup2(fd, SD_LISTEN_FDS_START + i, inheritable=True)
+        os.close(fd)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "LISTEN_FDS": str(len(socks)),
+        "LISTEN_PID": str(os.getpid()),
+        "LISTEN_FDNAMES": ":".join(["ssh.socket"] * len(socks)),
+    }
+    os.execve(command[0], command, env)
 
 
 main()

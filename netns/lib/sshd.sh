@@ -3,8 +3,8 @@
 #
 # sshd_: a real /usr/sbin/sshd in the srv namespace, from a config, host key
 # and authorized key generated in the work dir; MPTCP through mptcpize, or
-# through an MPTCP listener that hands each connection to "sshd -i" as
-# systemd's socket activation does (no LD_PRELOAD).
+# through MPTCP listeners passed to sshd as systemd's socket activation
+# passes them (no LD_PRELOAD).
 
 # sshd_start [mptcp|tcp|activated] [ROLE]: a real sshd in ROLE (srv by default), from
 # a config generated here, with its own host key and root's authorized key in
@@ -63,13 +63,13 @@ sshd_start() {
 			</dev/null >>"$log" 2>&1 &
 		;;
 	activated)
-		# what systemd does for ssh.socket with SocketProtocol=mptcp and
-		# Accept=yes: it holds the MPTCP listeners and starts "sshd -i"
-		# per connection, the socket on its stdin and stdout; sshd itself
-		# runs untouched (env -i: no LD_PRELOAD from anywhere)
+		# what systemd does for Debian's ssh.socket (Accept=no) with
+		# SocketProtocol=mptcp: MPTCP listeners made for sshd, passed
+		# as LISTEN_FDS (Debian's sshd takes them, sd_listen_fds); sshd
+		# itself runs untouched (env -i: no LD_PRELOAD from anywhere)
 		ip netns exec "$srv" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 			python3 "$MFP_TOP/netns/lib/sshd-activate.py" 22 \
-			"$MFP_SSHD" -i -e -f "$dir/sshd_config" </dev/null >>"$log" 2>&1 &
+			"$MFP_SSHD" -D -e -f "$dir/sshd_config" </dev/null >>"$log" 2>&1 &
 		;;
 	*) mfp_fatal "sshd_start: mode '$mode'" ;;
 	esac
