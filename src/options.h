@@ -18,7 +18,7 @@ enum mptcp_mode {
 
 /* Happy Eyeballs v2 (RFC 8305) recommends 250 ms between attempts. */
 #define ATTEMPT_DELAY_MS 250
-/* See README "SYN-blackhole rescue" for why 1.5 s. */
+/* See mptcp-fdpass(1), "SYN-blackhole rescue", for why 1.5 s. */
 #define RESCUE_DELAY_DEFAULT_MS 1500
 #define RESCUE_DELAY_MAX_MS 60000
 #define TIMEOUT_MAX_MS (24LL * 3600 * 1000)
