@@ -696,8 +696,21 @@ static const char *family_suffix(int family)
 	       family == AF_INET6 ? " to an IPv6 address" : "";
 }
 
+/* the resolver's answer, for whoever reports it (--check) */
+static void note_resolved(const struct addrinfo *list, struct dial_result *result)
+{
+	result->resolved_count = 0;
+	for (const struct addrinfo *ai = list; ai && result->resolved_count < DIAL_RESOLVED_MAX;
+	     ai = ai->ai_next) {
+		size_t i = result->resolved_count++;
+		memcpy(&result->resolved[i], ai->ai_addr, ai->ai_addrlen);
+		result->resolved_len[i] = ai->ai_addrlen;
+	}
+}
+
 enum dial_error dial(const struct options *opts, struct dial_result *result)
 {
+	result->resolved_count = 0;
 	int64_t started = dial_now_ms();
 	int64_t deadline_ms = opts->timeout_ms > 0 ? started + opts->timeout_ms : -1;
 	struct addrinfo *list = NULL;
@@ -728,6 +741,7 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 		}
 	}
 	enum dial_error error = dial_from(opts, list, started, deadline_ms, result);
+	note_resolved(list, result);
 	freeaddrinfo(list);
 	return error;
 }

@@ -21,6 +21,9 @@ enum dial_error {
 	DIAL_ERR_SYSTEM,	/* out of memory or descriptors */
 };
 
+/* How many resolved addresses a dial_result keeps (--check lists them). */
+#define DIAL_RESOLVED_MAX 16
+
 struct dial_result {
 	int fd;				/* connected, blocking */
 	struct sockaddr_storage peer;
@@ -30,6 +33,12 @@ struct dial_result {
 	bool reset_rescued;		/* plain TCP after MPTCP SYNs were reset */
 	int mptcp_refused_errno;	/* socket(IPPROTO_MPTCP) failed so; 0 if not */
 	int64_t elapsed_ms;		/* from the start of dial() */
+	/* What the name resolved to, in the resolver's order; set by dial()
+	 * whether or not a connection came of it (count 0: it did not
+	 * resolve). Only the first DIAL_RESOLVED_MAX are kept. */
+	size_t resolved_count;
+	struct sockaddr_storage resolved[DIAL_RESOLVED_MAX];
+	socklen_t resolved_len[DIAL_RESOLVED_MAX];
 };
 
 /* Logs its own error line; the caller maps the error to an exit code. */

@@ -71,6 +71,20 @@ link_path() {
 	fi
 }
 
+# link_hop ROLE_A ROLE_B PATH: one direct veth between two namespaces other
+# than the cli-srv pair (a jump host and the target behind it): eth-PATH on
+# both sides, A the .1 and B the .2 of PATH's prefixes, both families; no
+# routes beyond the link, no capture.
+link_hop() {
+	local a=$1 b=$2 p=$3 n
+	n=$(mfp_path_num "$p")
+	ip -n "$(ns_name "$a")" link add "eth-$p" type veth peer name "eth-$p" netns "$(ns_name "$b")"
+	link_addr "$a" "$p" "eth-$p" "198.18.$n.1/24" "2001:db8:$n::1/64"
+	link_addr "$b" "$p" "eth-$p" "198.18.$n.2/24" "2001:db8:$n::2/64"
+	ip -n "$(ns_name "$a")" link set "eth-$p" up
+	ip -n "$(ns_name "$b")" link set "eth-$p" up
+}
+
 # the automatic capture of a path. MFP_CAPTURE=0 turns it off: a
 # benchmark's gigabytes are no evidence anyone reads, and tcpdump's CPU time
 # would be measured with them.

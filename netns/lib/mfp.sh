@@ -199,3 +199,43 @@ mfp_data() {
 }
 
 mfp_sha() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# mfp_tree DIR DIRS FILES MIN_KIB MAX_KIB: a tree of DIRS directories of
+# FILES random files each, of MIN_KIB..MAX_KIB KiB (cycling): what rsync
+# copies
+mfp_tree() {
+	local dir=$1 dirs=$2 files=$3 min=$4 max=$5 d f
+	for ((d = 0; d < dirs; d++)); do
+		mkdir -p "$dir/d$d"
+		for ((f = 0; f < files; f++)); do
+			head -c $(((min + f % (max - min + 1)) * 1024)) /dev/urandom >"$dir/d$d/f$f"
+		done
+	done
+}
+
+# one hash over a tree's names and contents
+mfp_tree_sha() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# mfp_git_commits N KIB FROM BRANCH: a git fast-import stream of N commits
+# on BRANCH, each changing one of 40 files to KIB KiB of fresh random data
+# (git's zlib cannot shrink it, so the bytes on the wire are known); FROM
+# is the parent of the first one ("" for a new history). One process, not N.
+mfp_git_commits() {
+	python3 - "$@" <<-'PY'
+		import os, sys
+		n, kib, parent, branch = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+		out = sys.stdout.buffer
+		for i in range(n):
+		    blob = os.urandom(kib * 1024)
+		    msg = b"commit %d\n" % i
+		    out.write(b"commit refs/heads/%s\n" % branch.encode())
+		    out.write(b"committer mfp <mfp@example.invalid> %d +0000\n" % (1700000000 + i))
+		    out.write(b"data %d\n%s" % (len(msg), msg))
+		    if i == 0 and parent:
+		        out.write(b"from %s\n" % parent.encode())
+		    out.write(b"M 100644 inline f%d\ndata %d\n" % (i % 40, len(blob)))
+		    out.write(blob + b"\n")
+	PY
+}
