@@ -7,7 +7,8 @@ NETNS_JOBS ?= 4
 
 BIN = $(BUILD)/src/mptcp-fdpass
 
-# KERNEL=6.1 (or 6.12, a Debian package name, .deb files, an image) runs the
+# KERNEL=6.1 (or 6.12, 6.12.43, 7.3, a suite such as sid, a Debian package
+# name, .deb files, an image; netns/vm --list-kernels shows them) runs the
 # root suites in a qemu guest with that kernel; see netns/vm --help.
 KERNEL ?= host
 KERNELS ?= host 6.12 6.1
