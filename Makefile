@@ -51,9 +51,11 @@ matrix: deps all
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo
 
-# numbers and SVG charts (under $(BUILD)), never verdicts; BENCH_RUNS and
-# BENCH_MIB ask for more rounds and bigger transfers, BENCH_PEER adds another
-# helper to path-aggregation
+# numbers and SVG charts (under $(BUILD)), never verdicts, and the tables
+# in $(BUILD)/bench.md with date, kernel, machine and load; BENCH_RUNS and
+# BENCH_MIB ask for more rounds and bigger transfers, BENCH_FAILOVER_RUNS
+# more failover runs (default 5), BENCH_PEER adds another helper to
+# path-aggregation
 bench: deps all
 	meson test -C $(BUILD) --benchmark --verbose
 

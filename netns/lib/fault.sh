@@ -74,6 +74,9 @@ fault_reset_mptcp_syn() {
 	fault_rule "$1" reset-mptcp-syn 'tcp flags & (syn | ack) == syn' tcp option mptcp exists counter \
 		reject with tcp reset
 }
+# a silent blackhole: every packet of the path dropped, both ways, while
+# every link stays up (nothing tells either end)
+fault_drop_all() { fault_rule "$1" drop-all counter drop; }
 # random loss without netem: PERCENT of the path's TCP packets
 fault_loss() {
 	fault_rule "$1" loss meta l4proto tcp numgen random mod 100 '<' "${2:-5}" counter drop
@@ -90,6 +93,7 @@ fault_names() {
 		drop-syns [N]	drop the first N of every N+1 SYNs, MPTCP or not (default 3)
 		blackhole	drop every SYN: the server looks unreachable
 		reset-mptcp-syn	answer SYNs that carry the MPTCP option with a TCP reset
+		drop-all	drop every packet, links up: a silent blackhole
 		loss [PERCENT]	drop PERCENT of the TCP packets at random (default 5)
 		path-down	take the path's client interface down (fault_remove brings it up)
 	EOF
@@ -109,6 +113,7 @@ fault_apply() {
 	drop-syns) fault_drop_syns "$p" ${arg:+"$arg"} ;;
 	blackhole) fault_drop_syn "$p" ;;
 	reset-mptcp-syn) fault_reset_mptcp_syn "$p" ;;
+	drop-all) fault_drop_all "$p" ;;
 	loss) fault_loss "$p" ${arg:+"$arg"} ;;
 	path-down) link_down cli "$p" ;;
 	esac

@@ -152,12 +152,23 @@ link_up() {
 	ip -n "$ns" -6 route replace default via "$gw6" dev "eth-$p" table $((100 + n))
 }
 
-# link_shape ROLE PATH RATE: egress rate limit with tbf (netem is not always
-# there; tbf is). The burst stays small so that the rate holds at short scale.
+# link_shape ROLE PATH RATE [LATENCY]: egress rate limit with tbf (netem is
+# not always there; tbf is). The burst stays small so that the rate holds at
+# short scale; LATENCY (default 100ms) is the longest a packet may wait in
+# its queue, i.e. the queue's depth.
 link_shape() {
-	local role=$1 p=$2 rate=$3
+	local role=$1 p=$2 rate=$3 latency=${4:-100ms}
 	ip netns exec "$(ns_name "$role")" tc qdisc replace dev "eth-$p" root \
-		tbf rate "$rate" burst 32kb latency 100ms
+		tbf rate "$rate" burst 32kb latency "$latency"
+}
+
+# link_has_qdisc ROLE KIND: the kernel has this qdisc (tried on ROLE's
+# loopback and removed again; tc names a missing module "unknown")
+link_has_qdisc() {
+	local ns
+	ns=$(ns_name "$1")
+	ip netns exec "$ns" tc qdisc replace dev lo root "$2" >/dev/null 2>&1 || return 1
+	ip netns exec "$ns" tc qdisc del dev lo root >/dev/null 2>&1 || true
 }
 
 # link_delay ROLE PATH DELAY: only where the kernel has netem; returns 1 (and

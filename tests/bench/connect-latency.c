@@ -6,7 +6,9 @@
  *   connect-latency RUNS 'NAME=CMD ARGS' ...   (CMD gets HOST PORT appended)
  *
  * Runs are interleaved across helpers so that machine noise hits all alike.
- * The first helper is the reference for the ratio column. */
+ * The first helper is the reference for the ratio column: `make bench` puts
+ * the floor there (floor.c, what any helper must do and nothing else), so
+ * the column says how far each helper is from the least possible. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -32,6 +35,8 @@ struct helper {
 	char *name;
 	char *argv[MAX_ARGS + 3];
 	double *ms;
+	double *cpu_ms;		/* the helper's own user + system time */
+	double *faults;		/* its minor page faults */
 	int failures;
 };
 
@@ -48,9 +53,16 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static double tv_ms(struct timeval tv)
+{
+	return (double)tv.tv_sec * 1e3 + (double)tv.tv_usec / 1e3;
+}
+
 /* One run: exec to passed descriptor, then wait for the helper's exit too,
- * since ssh waits for it before going on. */
-static double run_once(struct helper *h, int listener)
+ * since ssh waits for it before going on. The helper's own CPU time and page
+ * faults (from wait4) go to *cpu_ms and *faults: unlike the wall clock they
+ * hardly move when other work competes for the CPUs. */
+static double run_once(struct helper *h, int listener, double *cpu_ms, double *faults)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) != 0)
@@ -71,8 +83,12 @@ static double run_once(struct helper *h, int listener)
 	close(devnull);
 	int fd = recv_fd(sp[0], 5000);
 	int status = 0;
-	waitpid(pid, &status, 0);
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
+	wait4(pid, &status, 0, &ru);
 	double took = now_ms() - t0;
+	*cpu_ms = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+	*faults = (double)ru.ru_minflt;
 	close(sp[0]);
 	int conn = accept(listener, NULL, NULL);
 	if (conn >= 0)
@@ -127,42 +143,60 @@ int main(int argc, char *argv[])
 	for (int i = 0; i < nhelpers; i++) {
 		split(&helpers[i], argv[i + 2], port);
 		helpers[i].ms = calloc((size_t)runs, sizeof(double));
+		helpers[i].cpu_ms = calloc((size_t)runs, sizeof(double));
+		helpers[i].faults = calloc((size_t)runs, sizeof(double));
 	}
 
 	int counts[MAX_HELPERS] = { 0 };
 	for (int r = 0; r < runs; r++) {
 		for (int i = 0; i < nhelpers; i++) {
-			double ms = run_once(&helpers[i], listener);
-			if (ms < 0)
+			double cpu = 0, faults = 0;
+			double ms = run_once(&helpers[i], listener, &cpu, &faults);
+			if (ms < 0) {
 				helpers[i].failures++;
-			else
-				helpers[i].ms[counts[i]++] = ms;
+				continue;
+			}
+			helpers[i].cpu_ms[counts[i]] = cpu;
+			helpers[i].faults[counts[i]] = faults;
+			helpers[i].ms[counts[i]++] = ms;
 		}
 	}
 
 	printf("connect latency, exec to passed descriptor and exit, %d runs each "
 	       "(MPTCP listener on 127.0.0.1)\n", runs);
-	printf("%-16s %9s %9s %9s %9s %s\n", "helper", "median", "p90", "mean", "ratio", "failed");
-	double ref = 0;
+	printf("%-16s %9s %9s %9s %6s %9s %6s %7s %s\n", "helper", "median", "p90", "mean",
+	       "ratio", "cpu", "ratio", "faults", "failed");
+	double ref = 0, ref_cpu = 0;
 	int rc = 0;
 	for (int i = 0; i < nhelpers; i++) {
 		struct helper *h = &helpers[i];
-		if (counts[i] == 0) {
-			printf("%-16s %9s %9s %9s %9s %d\n", h->name, "-", "-", "-", "-", h->failures);
+		size_t n = (size_t)counts[i];
+		if (n == 0) {
+			printf("%-16s %9s %9s %9s %6s %9s %6s %7s %d\n", h->name, "-", "-", "-", "-",
+			       "-", "-", "-", h->failures);
 			rc = 1;
 			continue;
 		}
-		qsort(h->ms, (size_t)counts[i], sizeof(double), cmp_double);
 		double sum = 0;
-		for (int k = 0; k < counts[i]; k++)
+		for (size_t k = 0; k < n; k++)
 			sum += h->ms[k];
-		double median = h->ms[counts[i] / 2];
-		double p90 = h->ms[(counts[i] * 9) / 10];
-		if (i == 0)
+		qsort(h->ms, n, sizeof(double), cmp_double);
+		qsort(h->cpu_ms, n, sizeof(double), cmp_double);
+		qsort(h->faults, n, sizeof(double), cmp_double);
+		double median = h->ms[n / 2];
+		double p90 = h->ms[(n * 9) / 10];
+		double cpu = h->cpu_ms[n / 2];
+		if (i == 0) {
 			ref = median;
-		printf("%-16s %7.2fms %7.2fms %7.2fms %8.2fx %d\n", h->name, median, p90,
-		       sum / counts[i], median / ref, h->failures);
+			ref_cpu = cpu;
+		}
+		printf("%-16s %7.2fms %7.2fms %7.2fms %5.2fx %7.3fms %5.2fx %7.0f %d\n", h->name,
+		       median, p90, sum / (double)n, median / ref, cpu,
+		       ref_cpu > 0 ? cpu / ref_cpu : 0.0, h->faults[n / 2], h->failures);
 	}
-	printf("ratio: median of each helper over the median of %s\n", helpers[0].name);
+	printf("ratio: each helper's median over %s's; cpu: the helper's own user + system\n"
+	       "time (median, from wait4), which load changes far less than the wall clock;\n"
+	       "faults: its minor page faults (median)\n", helpers[0].name);
+	printf("runs interleaved: one of each helper per round, so load hits all alike\n");
 	return rc;
 }
