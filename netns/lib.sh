@@ -61,6 +61,7 @@ MFP_BG=()
 MFP_GUARD_PID=""
 MFP_SESSION_FD=""
 MFP_SESSION_PID=""
+MFP_TOOL_PID=""
 # link_path captures every path from the start; the lab sets 0
 MFP_AUTO_CAPTURE=1
 

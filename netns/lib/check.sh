@@ -7,10 +7,14 @@
 # MFP_FAIL_NOTE, when set (for one call: MFP_FAIL_NOTE=... check ...), is
 # appended to a failure: the bug scenarios name the bug that way.
 check_fail() {
+	mfp_verdict_time
 	printf '[%s] FAIL: %s%s\n' "$MFP_NAME" "$*" "${MFP_FAIL_NOTE:-}"
 	MFP_FAILS=$((MFP_FAILS + 1))
 }
-check_ok() { mfp_log "ok: $*"; }
+check_ok() {
+	mfp_verdict_time
+	mfp_log "ok: $*"
+}
 
 check() {
 	local what=$1

@@ -83,6 +83,14 @@ obs_monitor_start() {
 # interface, into DIR/ROLE-PATH.pcap (DIR: the work dir); returns once
 # tcpdump is really capturing; once per interface and DIR.
 obs_capture() {
+	obs_capture_start "$@"
+	obs_capture_wait "$@"
+}
+
+# obs_capture_start ROLE PATH [DIR]: start the capture, and do not wait for
+# it (several started at once become ready at once: under emulation each
+# tcpdump takes a second or more to start)
+obs_capture_start() {
 	local role=$1 p=$2 dir=${3:-$MFP_DIR} log
 	log="$dir/tcpdump.$role.$p.log"
 	[[ ! -e "$log" ]] || return 0
@@ -92,7 +100,13 @@ obs_capture() {
 	ip netns exec "$(ns_name "$role")" tcpdump --immediate-mode -i "eth-$p" -n -s 128 -U -Z root \
 		-w "$dir/$role-$p.pcap" </dev/null >"$log" 2>&1 &
 	ns_bg_pid "$!"
-	mfp_wait 10 grep -qs 'listening on' "$log" || mfp_fatal "tcpdump did not start on $role eth-$p"
+}
+
+# obs_capture_wait ROLE PATH [DIR]: returns once that tcpdump is capturing
+obs_capture_wait() {
+	local role=$1 p=$2 dir=${3:-$MFP_DIR}
+	mfp_wait 10 grep -qs 'listening on' "$dir/tcpdump.$role.$p.log" ||
+		mfp_fatal "tcpdump did not start on $role eth-$p"
 }
 
 # what goes into the artifacts folder when a scenario fails; one shell per

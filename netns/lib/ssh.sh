@@ -17,6 +17,8 @@ ssh_wrapper() {
 			#!/bin/sh
 			tag=$1
 			shift
+			# one line per run: ControlMaster's sessions are counted so
+			echo "$$" >>"$tag.helper.runs"
 			# sh gives a background job /dev/null as stdin before any
 			# redirection is applied, so stdin goes through fd 3
 			exec 3<&0
@@ -63,6 +65,66 @@ ssh_argv() {
 		-o ProxyUseFdpass="${MFP_PROXY_FDPASS:-yes}" -p "${MFP_SSH_PORT:-22}"
 		-o "ProxyCommand='$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS ${MFP_HELPER_ARGS:-} %h %p"
 		"root@$host")
+}
+
+# ssh_config TAG [FILE]: the options of ssh_argv as a config file (default
+# MFP_DIR/ssh_config), for the programs that run ssh themselves (scp, sftp,
+# rsync -e, git); prints its path. "Host *" comes last, so that a scenario
+# may put its own Host blocks first (ssh takes the first value it reads):
+# MFP_SSH_CONFIG_HEAD is copied in before it.
+ssh_config() {
+	local tag=$1 file=${2:-$MFP_DIR/ssh_config} wrap
+	wrap=$(ssh_wrapper)
+	ssh_key
+	{
+		[[ -z "${MFP_SSH_CONFIG_HEAD:-}" ]] || printf '%s\n' "$MFP_SSH_CONFIG_HEAD"
+		cat <<-EOF
+			Host *
+			  User root
+			  Port ${MFP_SSH_PORT:-22}
+			  IdentityFile $MFP_DIR/client_ed25519
+			  IdentitiesOnly yes
+			  BatchMode yes
+			  StrictHostKeyChecking no
+			  UserKnownHostsFile /dev/null
+			  GlobalKnownHostsFile /dev/null
+			  LogLevel ERROR
+			  IPQoS ${MFP_IPQOS:-none}
+			  ConnectTimeout $(mfp_slow 20)
+			  ServerAliveInterval 0
+			  ProxyUseFdpass ${MFP_PROXY_FDPASS:-yes}
+			  ProxyCommand '$wrap' '$MFP_DIR/$tag' $MPTCP_FDPASS ${MFP_HELPER_ARGS:-} %h %p
+		EOF
+	} >"$file"
+	echo "$file"
+}
+
+# ssh_tool TAG COMMAND...: a program that runs ssh itself (scp, rsync, git)
+# in the cli namespace, in DIR when MFP_TOOL_DIR says so; stdout to TAG.out,
+# stderr to TAG.err; returns its status. Bounded like ssh_run.
+ssh_tool() {
+	local rc=0
+	ssh_tool_start "$@"
+	ssh_tool_wait || rc=$?
+	return "$rc"
+}
+
+# ssh_tool_start TAG COMMAND...: the same in the background, so that the
+# scenario can break a path while it runs; ssh_tool_wait returns its status
+ssh_tool_start() {
+	local tag=$1
+	shift
+	(cd "${MFP_TOOL_DIR:-$MFP_DIR}" &&
+		exec ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "$@") \
+		</dev/null >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.err" &
+	MFP_TOOL_PID=$!
+}
+
+ssh_tool_wait() {
+	local rc=0
+	mfp_wait_pid "$MFP_TOOL_PID" || rc=$?
+	MFP_TOOL_PID=""
+	return "$rc"
 }
 
 # ssh_run TAG HOST [COMMAND...]: one ssh session; stdin is the caller's,
@@ -142,6 +204,8 @@ ssh_push() {
 # the hash that the server computed in ssh_push
 ssh_remote_sha() { awk 'NR == 1 { print $1 }' "$MFP_DIR/$1.out" 2>/dev/null || true; }
 
-# the helper's exit status and stderr for one run
+# the helper's exit status and stderr for one run (the last, when TAG ran it
+# more than once), and how many times TAG ran it
 ssh_helper_rc() { cat "$MFP_DIR/$1.helper.rc" 2>/dev/null || echo none; }
+ssh_helper_runs() { wc -l <"$MFP_DIR/$1.helper.runs" 2>/dev/null || echo 0; }
 ssh_helper_err() { cat "$MFP_DIR/$1.helper.err" 2>/dev/null || true; }
