@@ -1,6 +1,7 @@
-# mptcp-fdpass: build and test in Debian 12.
+# mptcp-fdpass: build and test in Debian 12 (or another release).
 #
 #   docker build -t mptcp-fdpass .        (or: podman build ...)
+#   docker build --build-arg RELEASE=13 -t mptcp-fdpass:13 .   (Debian 13)
 #   docker run --rm --privileged mptcp-fdpass
 #
 # ci/container does both with whichever engine can, and runs the command in
@@ -10,7 +11,9 @@
 # --privileged, and it shares the host's kernel, so the HOST must have MPTCP
 # (/proc/sys/net/mptcp present, net.mptcp.enabled=1). Add -e CI=true to make
 # a missing prerequisite a failure instead of a skip.
-FROM debian:12
+# The Debian release of the image: 12 (bookworm) or 13 (trixie).
+ARG RELEASE=12
+FROM debian:${RELEASE}
 
 WORKDIR /src
 

@@ -16,8 +16,13 @@ SUITE ?= netns
 # TESTS="NAME..." runs only those scenarios (check: no unit suite; matrix:
 # on each kernel), e.g. to sweep one bug over every kernel package
 TESTS ?=
+# matrix: units (kernel, suite, shard) run JOBS at once, each REPEAT times,
+# each suite cut in SHARDS; tests/matrix --help
+JOBS ?= 1
+REPEAT ?= 1
+SHARDS ?= 1
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports explore
 
 all: setup
 	meson compile -C $(BUILD)
@@ -43,10 +48,31 @@ setup: build-deps
 check: deps all
 	@NETNS_JOBS=$(NETNS_JOBS) KERNEL="$(KERNEL)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/check $(BUILD)
 
-# the suite on each kernel, as a table (also written to $(BUILD)/matrix.md)
+# the suites on each kernel from a pool of units, as a table (written to
+# $(BUILD)/matrix.md) and result files ($(BUILD)/matrix/results/KERNEL/)
 matrix: deps all
+	@$(if $(filter-out host,$(KERNELS)),./ci/deps vm,true)
+	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" \
+		JOBS="$(JOBS)" REPEAT="$(REPEAT)" SHARDS="$(SHARDS)" ./tests/matrix $(BUILD)
+
+# doc/reports/NAME.md for each open kernel bug (tests/open/), from
+# REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS
+# (netns/bugreport)
+REPORT_KERNELS ?= 6.12
+REPORT_RUNS ?= 20
+reports: deps all
 	@./ci/deps vm
-	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" ./tests/matrix $(BUILD)
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/bugreport --runs $(REPORT_RUNS) $(foreach k,$(REPORT_KERNELS),--kernel $(k)) \
+		$(notdir $(wildcard tests/open/open-*))
+
+# the fault explorer (netns/explore): random fault plans for MINUTES, from
+# SEED; PLANT=1 adds the planted violation; KERNEL=K runs it in a guest
+SEED ?= 1
+MINUTES ?= 5
+RUNS ?= 100000
+explore: deps all
+	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/explore --seed $(SEED) --minutes $(MINUTES) --runs $(RUNS) \
+		$(if $(filter 1,$(PLANT)),--plant) $(if $(filter-out host,$(KERNEL)),--kernel $(KERNEL))
 
 demo: deps all
 	MPTCP_FDPASS=$(abspath $(BIN)) ./netns/demo

@@ -83,6 +83,7 @@ MFP__BG=()
 MFP__GUARD_PID=""
 MFP__SESSION_FD=""
 MFP__SESSION_PID=""
+MFP__TOOL_PID=""
 # link_path captures every path from the start; the lab sets 0
 MFP__AUTO_CAPTURE=1
 

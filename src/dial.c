@@ -44,6 +44,10 @@ struct race {
 	int last_errno;
 	int poll_errno;			/* poll() failed for good */
 	bool reported;			/* the error line is already out */
+	/* No descriptor (or socket memory) for another attempt while one is
+	 * in flight: nothing new starts until an attempt ends and frees one. */
+	bool starved;
+	bool said_starved;		/* -v said so once */
 	/* require mode: an address reset MPTCP SYNs but took plain TCP */
 	const struct addrinfo *tcp_after_reset;
 };
@@ -219,6 +223,8 @@ enum start_outcome {
 	START_PENDING,		/* connect() in flight */
 	START_CONNECTED,	/* connected at once (loopback can) */
 	START_FAILED,		/* this address failed; try the next */
+	START_STARVED,		/* no socket while another attempt is in flight:
+				 * try again when one ends */
 	START_FATAL,		/* no address can work: stop with *error */
 };
 
@@ -229,6 +235,12 @@ enum attempt_kind {
 };
 
 static void attempt_failed(struct race *race, struct attempt *a, int err);
+static size_t in_flight(const struct race *race);
+
+static bool out_of_sockets(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS;
+}
 
 static enum start_outcome start_attempt(struct race *race, const struct addrinfo *ai,
 					enum attempt_kind kind, enum dial_error *error)
@@ -244,7 +256,17 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 		race->last_errno = err;
 		if (race->opts->mode == MPTCP_REQUIRE && *refusal(race, ai->ai_family))
 			return START_FAILED;	/* another family may still do MPTCP */
-		if (err == EMFILE || err == ENFILE || err == ENOMEM || err == ENOBUFS) {
+		if (out_of_sockets(err) && in_flight(race) > 0) {
+			/* An attempt on its way may still connect: losing the
+			 * race is better than ending it. */
+			race->starved = true;
+			if (!race->said_starved)
+				log_info("cannot open another socket (%s): no race, waiting "
+					 "for the attempt in flight", strerror(err));
+			race->said_starved = true;
+			return START_STARVED;
+		}
+		if (out_of_sockets(err)) {
 			log_error("cannot open a socket: %s", strerror(err));
 			*error = DIAL_ERR_SYSTEM;
 			return START_FATAL;
@@ -293,13 +315,14 @@ static void attempt_failed(struct race *race, struct attempt *a, int err)
 	race->last_errno = err;
 	log_attempt_failure(a, err);
 	close_attempt(a);
+	race->starved = false;	/* its descriptor is free again */
 	if (err == ECONNREFUSED && a->mptcp && !a->has_rescue)
 		a->reset_probe_due = true;
 }
 
 static bool rescue_allowed(const struct race *race, const struct attempt *a)
 {
-	return a->fd >= 0 && a->mptcp && !a->has_rescue &&
+	return a->fd >= 0 && a->mptcp && !a->has_rescue && !race->starved &&
 	       race->opts->mode == MPTCP_PREFER && race->opts->rescue_delay_ms > 0;
 }
 
@@ -335,12 +358,16 @@ static void close_all_but(struct race *race, const struct attempt *keep)
 static struct attempt *start_due(struct race *race, int64_t now, enum dial_error *error)
 {
 	*error = DIAL_OK;
-	while (race->next_addr < race->naddrs &&
+	while (race->next_addr < race->naddrs && !race->starved &&
 	       (now >= race->next_start_ms || in_flight(race) == 0)) {
 		const struct addrinfo *ai = race->addrs[race->next_addr++];
 		enum start_outcome outcome = start_attempt(race, ai, FIRST, error);
 		if (outcome == START_FATAL)
 			return NULL;
+		if (outcome == START_STARVED) {
+			race->next_addr--;	/* its turn comes when a socket is free */
+			break;
+		}
 		if (outcome == START_CONNECTED)
 			return &race->attempts[race->nattempts - 1];
 		if (outcome == START_PENDING) {
@@ -351,7 +378,7 @@ static struct attempt *start_due(struct race *race, int64_t now, enum dial_error
 
 	/* Indexes, not pointers: start_attempt() appends to the array. */
 	size_t n = race->nattempts;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !race->starved; i++) {
 		struct attempt *a = &race->attempts[i];
 		enum attempt_kind kind;
 		if (a->reset_probe_due)
@@ -368,6 +395,11 @@ static struct attempt *start_due(struct race *race, int64_t now, enum dial_error
 			return NULL;
 		if (outcome == START_CONNECTED)
 			return &race->attempts[race->nattempts - 1];
+		if (outcome == START_STARVED) {
+			/* still due, once an attempt ends and frees a socket */
+			a->has_rescue = false;
+			a->reset_probe_due = kind == AFTER_RESET;
+		}
 	}
 	return NULL;
 }
@@ -504,7 +536,8 @@ static enum dial_error run_race(struct race *race, int64_t started, struct dial_
 		if (!winner && in_flight(race) == 0)
 			return no_attempt_left(race);
 		if (!winner) {
-			int64_t next = race->next_addr < race->naddrs ? race->next_start_ms : -1;
+			int64_t next = race->next_addr < race->naddrs && !race->starved
+					       ? race->next_start_ms : -1;
 			int timeout = dial_poll_timeout(now, next, next_rescue_at(race),
 							race->deadline_ms);
 			winner = wait_attempts(race, timeout);
@@ -521,6 +554,7 @@ static enum dial_error run_race(struct race *race, int64_t started, struct dial_
 			log_info("plain TCP connects where MPTCP was reset; closing it "
 				 "(MPTCP is required)");
 			close_attempt(winner);
+			race->starved = false;
 			winner = NULL;
 		}
 		if (winner) {
@@ -646,14 +680,37 @@ static int resolve(const struct options *opts, int64_t deadline_ms, struct addri
 	return resolve_within(opts->host, opts->port_text, &hints, deadline_ms, res);
 }
 
+enum dial_error dial_resolve_error(int rc, int err)
+{
+	if (rc == EAI_MEMORY)
+		return DIAL_ERR_SYSTEM;
+	/* EAGAIN: no thread for the lookup (getaddrinfo_a, RLIMIT_NPROC) */
+	if (rc == EAI_SYSTEM && (out_of_sockets(err) || err == EAGAIN))
+		return DIAL_ERR_SYSTEM;
+	return DIAL_ERR_RESOLVE;
+}
+
 static const char *family_suffix(int family)
 {
 	return family == AF_INET ? " to an IPv4 address" :
 	       family == AF_INET6 ? " to an IPv6 address" : "";
 }
 
+/* the resolver's answer, for whoever reports it (--check) */
+static void note_resolved(const struct addrinfo *list, struct dial_result *result)
+{
+	result->resolved_count = 0;
+	for (const struct addrinfo *ai = list; ai && result->resolved_count < DIAL_RESOLVED_MAX;
+	     ai = ai->ai_next) {
+		size_t i = result->resolved_count++;
+		memcpy(&result->resolved[i], ai->ai_addr, ai->ai_addrlen);
+		result->resolved_len[i] = ai->ai_addrlen;
+	}
+}
+
 enum dial_error dial(const struct options *opts, struct dial_result *result)
 {
+	result->resolved_count = 0;
 	int64_t started = dial_now_ms();
 	int64_t deadline_ms = opts->timeout_ms > 0 ? started + opts->timeout_ms : -1;
 	struct addrinfo *list = NULL;
@@ -668,15 +725,13 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 		 * resolve, whoever ran out of patience. */
 		return DIAL_ERR_RESOLVE;
 	}
-	if (rc == EAI_MEMORY) {
-		log_error("cannot resolve '%s': out of memory", opts->host);
-		return DIAL_ERR_SYSTEM;
-	}
 	if (rc != 0) {
 		/* EAI_SYSTEM's errno may belong to getaddrinfo_a()'s thread. */
+		int err = rc == EAI_SYSTEM ? errno : 0;
 		log_error("cannot resolve '%s'%s: %s", opts->host, family_suffix(opts->family),
-			  rc == EAI_SYSTEM && errno ? strerror(errno) : gai_strerror(rc));
-		return DIAL_ERR_RESOLVE;
+			  rc == EAI_MEMORY ? "out of memory" :
+			  err ? strerror(err) : gai_strerror(rc));
+		return dial_resolve_error(rc, err);
 	}
 	if (log_is_verbose()) {
 		char where[NI_MAXHOST + 16];
@@ -686,6 +741,7 @@ enum dial_error dial(const struct options *opts, struct dial_result *result)
 		}
 	}
 	enum dial_error error = dial_from(opts, list, started, deadline_ms, result);
+	note_resolved(list, result);
 	freeaddrinfo(list);
 	return error;
 }

@@ -21,6 +21,9 @@ enum dial_error {
 	DIAL_ERR_SYSTEM,	/* out of memory or descriptors */
 };
 
+/* How many resolved addresses a dial_result keeps (--check lists them). */
+#define DIAL_RESOLVED_MAX 16
+
 struct dial_result {
 	int fd;				/* connected, blocking */
 	struct sockaddr_storage peer;
@@ -30,6 +33,12 @@ struct dial_result {
 	bool reset_rescued;		/* plain TCP after MPTCP SYNs were reset */
 	int mptcp_refused_errno;	/* socket(IPPROTO_MPTCP) failed so; 0 if not */
 	int64_t elapsed_ms;		/* from the start of dial() */
+	/* What the name resolved to, in the resolver's order; set by dial()
+	 * whether or not a connection came of it (count 0: it did not
+	 * resolve). Only the first DIAL_RESOLVED_MAX are kept. */
+	size_t resolved_count;
+	struct sockaddr_storage resolved[DIAL_RESOLVED_MAX];
+	socklen_t resolved_len[DIAL_RESOLVED_MAX];
 };
 
 /* Logs its own error line; the caller maps the error to an exit code. */
@@ -54,6 +63,11 @@ size_t dial_order(const struct addrinfo *list, const struct addrinfo **out, size
  * "no limit", else 0..INT_MAX. */
 int dial_poll_timeout(int64_t now, int64_t next_attempt_at, int64_t rescue_at,
 		      int64_t deadline);
+
+/* How a failed lookup ends: getaddrinfo's rc and, for EAI_SYSTEM, errno.
+ * Out of memory, descriptors or threads is this machine's trouble
+ * (DIAL_ERR_SYSTEM), not the name's (DIAL_ERR_RESOLVE). */
+enum dial_error dial_resolve_error(int rc, int err);
 
 /* "192.0.2.1 port 22", "2001:db8::1 port 22". */
 void dial_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t size);

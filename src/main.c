@@ -8,12 +8,14 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "dial.h"
 #include "handoff.h"
 #include "log.h"
 #include "mptcp.h"
 #include "options.h"
+#include "report.h"
 
 static int exit_code_for(enum dial_error error)
 {
@@ -121,6 +123,21 @@ static void occupy_std_fds(void)
 	}
 }
 
+/* --check: the report on stdout, the verdict as the exit code */
+static int check(const struct options *opts)
+{
+	struct check_report report;
+	enum dial_error error = check_run(opts, &report);
+	int code = error != DIAL_OK ? exit_code_for(error) :
+		   report.verdict == REPORT_MPTCP ? EX_OK : EX_PROTOCOL;
+	report.exit_code = code;
+	if (!report_write(stdout, &report, opts->json ? REPORT_JSON : REPORT_TEXT)) {
+		log_error("cannot write the report to stdout: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	return code;
+}
+
 static int write_failed(const char *what)
 {
 	log_error("cannot write %s to stdout: %s", what, strerror(errno));
@@ -152,6 +169,8 @@ int main(int argc, char *argv[])
 		break;
 	}
 	log_set_level(opts.log_level);
+	if (opts.check)
+		return check(&opts);
 
 	/* Before any traffic: a listening socket on stdio would have us wait
 	 * forever for a reader that is not there. */

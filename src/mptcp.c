@@ -145,3 +145,32 @@ void mptcp_describe(int fd)
 	if (advice)
 		log_info("%s", advice);
 }
+
+int mptcp_info_of(int fd, struct mptcp_info_prefix *info)
+{
+	socklen_t len = sizeof(*info);
+	memset(info, 0, sizeof(*info));
+	return getsockopt(fd, SOL_MPTCP, MPTCP_INFO, info, &len) == 0 ? 0 : errno;
+}
+
+int mptcp_subflow_addrs(int fd, struct mptcp_subflow_pair *out, size_t max, size_t *count)
+{
+	struct {
+		struct mptcp_subflow_header head;
+		struct mptcp_subflow_pair pairs[8];
+	} buf;
+	memset(&buf, 0, sizeof(buf));
+	buf.head.size_subflow_data = sizeof(buf.head);
+	buf.head.size_user = sizeof(buf.pairs[0]);
+	socklen_t len = sizeof(buf);
+	*count = 0;
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_SUBFLOW_ADDRS, &buf, &len) != 0)
+		return errno;
+	/* The kernel copies min(its size, ours) of each element; an element
+	 * shorter than ours (an older layout) leaves the rest zero. */
+	size_t copied = len > sizeof(buf.head) ? (len - sizeof(buf.head)) / sizeof(buf.pairs[0]) : 0;
+	*count = buf.head.num_subflows;
+	for (size_t i = 0; i < copied && i < max && i < buf.head.num_subflows; i++)
+		out[i] = buf.pairs[i];
+	return 0;
+}

@@ -5,6 +5,8 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
 
 /* Debian 12's headers predate some of these; the values are kernel ABI. */
 #ifndef IPPROTO_MPTCP
@@ -18,6 +20,12 @@
 #endif
 #ifndef TCP_IS_MPTCP
 #define TCP_IS_MPTCP 43		/* Linux >= 6.10 */
+#endif
+#ifndef MPTCP_SUBFLOW_ADDRS
+#define MPTCP_SUBFLOW_ADDRS 3	/* Linux >= 5.16 */
+#endif
+#ifndef MPTCP_FULL_INFO
+#define MPTCP_FULL_INFO 4	/* Linux >= 6.6; --check reads MPTCP_SUBFLOW_ADDRS */
 #endif
 
 enum mptcp_status {
@@ -73,5 +81,30 @@ const char *mptcp_path_advice(const struct mptcp_info_prefix *info);
 
 /* Log (verbose) what MPTCP_INFO says about fd's paths. */
 void mptcp_describe(int fd);
+
+/* MPTCP_INFO on fd into *info (zeroed first); 0, or the errno. */
+int mptcp_info_of(int fd, struct mptcp_info_prefix *info);
+
+/* The header of MPTCP_SUBFLOW_ADDRS (uapi struct mptcp_subflow_data): we
+ * give the sizes, the kernel says how many subflows there are. */
+struct mptcp_subflow_header {
+	unsigned int size_subflow_data;
+	unsigned int num_subflows;
+	unsigned int size_kernel;
+	unsigned int size_user;
+} __attribute__((aligned(8)));
+
+/* One subflow's addresses (uapi struct mptcp_subflow_addrs: two
+ * __kernel_sockaddr_storage, the same 128 bytes as sockaddr_storage). */
+struct mptcp_subflow_pair {
+	struct sockaddr_storage local;
+	struct sockaddr_storage remote;
+};
+
+/* The addresses of fd's subflows (MPTCP_SUBFLOW_ADDRS), up to max of them
+ * into out[]; *count is how many the kernel has (may exceed max). 0, or the
+ * errno: EOPNOTSUPP or ENOPROTOOPT where the kernel has no such option or
+ * the connection is not MPTCP. */
+int mptcp_subflow_addrs(int fd, struct mptcp_subflow_pair *out, size_t max, size_t *count);
 
 #endif

@@ -16,6 +16,8 @@
 enum {
 	OPT_NO_KEEPALIVE = 256,
 	OPT_RESCUE_DELAY,
+	OPT_CHECK,
+	OPT_FORMAT,
 };
 
 static const struct option long_options[] = {
@@ -27,6 +29,8 @@ static const struct option long_options[] = {
 	{ "bind", required_argument, NULL, 'b' },
 	{ "interface", required_argument, NULL, 'I' },
 	{ "no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -40,6 +44,7 @@ bool options_usage(int fd)
 {
 	int n = dprintf(fd,
 		"Usage: %s [OPTIONS] HOST PORT\n"
+		"       %s --check [--format=text|json] [OPTIONS] HOST PORT\n"
 		"Connect to HOST:PORT over Multipath TCP and hand the socket to ssh.\n"
 		"In ssh_config:  ProxyCommand %s %%h %%p\n"
 		"                ProxyUseFdpass yes\n"
@@ -56,6 +61,9 @@ bool options_usage(int fd)
 		"                           (link-local with its zone: fe80::1%%eth0)\n"
 		"  -I, --interface=IFNAME   bind the first subflow to this interface\n"
 		"      --no-keepalive       do not turn on SO_KEEPALIVE on the connection\n"
+		"      --check              connect, report what the kernel says about the\n"
+		"                           connection (MPTCP or not, subflows), close\n"
+		"      --format=FORMAT      the --check report: text (default) or json\n"
 		"  -q, --quiet              print errors only\n"
 		"  -v, --verbose            say what happens: addresses, paths, MPTCP status\n"
 		"  -h, --help               show this help\n"
@@ -65,8 +73,9 @@ bool options_usage(int fd)
 		"relayed instead.\n"
 		"MPTCP SYNs answered with a reset get one plain TCP attempt at once.\n"
 		"Exit: 0 handed over, 64 usage, 68 host does not resolve, 69 cannot connect,\n"
-		"71 cannot hand over, 76 MPTCP required but not negotiated.\n",
-		PROGRAM_NAME, PROGRAM_NAME);
+		"71 cannot hand over, 76 MPTCP required but not negotiated.\n"
+		"With --check: 0 MPTCP, 76 not MPTCP, the others as above.\n",
+		PROGRAM_NAME, PROGRAM_NAME, PROGRAM_NAME);
 	return n > 0;
 }
 
@@ -313,6 +322,17 @@ static void report_bad_option(int argc, char *argv[], int opt)
 	}
 }
 
+static bool parse_format(const char *text, bool *given, bool *json)
+{
+	*given = true;
+	if (strcmp(text, "text") == 0 || strcmp(text, "json") == 0) {
+		*json = strcmp(text, "json") == 0;
+		return true;
+	}
+	log_error("bad format '%s': use text or json", text);
+	return false;
+}
+
 static void set_defaults(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -380,7 +400,7 @@ static bool check_addresses(struct options *opts, bool v4, bool v6)
 
 enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 {
-	bool v4 = false, v6 = false, quiet = false, verbose = false;
+	bool v4 = false, v6 = false, quiet = false, verbose = false, format_given = false;
 	int opt;
 
 	set_defaults(opts);
@@ -417,6 +437,12 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 		case OPT_NO_KEEPALIVE:
 			opts->keepalive = false;
 			break;
+		case OPT_CHECK:
+			opts->check = true;
+			break;
+		case OPT_FORMAT:
+			ok = parse_format(optarg, &format_given, &opts->json);
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -439,6 +465,10 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 	opts->log_level = quiet ? LOG_QUIET : verbose ? LOG_VERBOSE : LOG_NORMAL;
 	if (!check_combination(opts, v4, v6, quiet, verbose))
 		return PARSE_USAGE;
+	if (format_given && !opts->check) {
+		log_error("--format applies to --check only");
+		return PARSE_USAGE;
+	}
 	if (opts->has_bind && opts->family == AF_UNSPEC)
 		opts->family = opts->bind_addr.ss_family;
 

@@ -37,6 +37,8 @@ struct options {
 	socklen_t bind_len;
 	char interface[IFNAMSIZ];	/* "" when not bound to a device */
 	bool keepalive;
+	bool check;		/* --check: report on a connection, hand nothing over */
+	bool json;		/* --format=json (only with --check) */
 };
 
 enum parse_result {

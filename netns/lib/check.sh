@@ -11,10 +11,14 @@ check_fail() {
 	[[ "$1" != --note=* ]] || { note=${1#--note=}; shift; }
 	# the old way, through the environment, would be silently ignored now
 	[[ -z "${MFP_FAIL_NOTE+set}" ]] || mfp_fatal "MFP_FAIL_NOTE is not read: pass check*/check_fail --note=TEXT"
+	mfp_verdict_time
 	printf '[%s] FAIL: %s%s\n' "$MFP_NAME" "$*" "$note"
 	MFP__FAILS=$((MFP__FAILS + 1))
 }
-check_ok() { mfp_log "ok: $*"; }
+check_ok() {
+	mfp_verdict_time
+	mfp_log "ok: $*"
+}
 
 check() {
 	local note=() what

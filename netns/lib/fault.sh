@@ -97,6 +97,8 @@ fault_names() {
 		drop-all	drop every packet, links up: a silent blackhole
 		loss [PERCENT]	drop PERCENT of the TCP packets at random (1-100, default 5)
 		path-down	take the path's client interface down (fault_remove brings it up)
+		move-dsn [BYTES]	move one client mapping's DSN BYTES ahead (a power of two, default 1048576: beyond the receive window), after 40 client packets; marks the connection
+		strip-after-move	remove the MPTCP option from the client's packets once move-dsn has moved one (the fallback trigger)
 	EOF
 }
 
@@ -109,6 +111,8 @@ fault_arg_range() {
 	strip-after-data) echo 0 1000 ;;
 	drop-syns) echo 1 1000 ;;
 	loss) echo 1 100 ;;
+	# a power of two besides (fault_move_dsn checks that)
+	move-dsn) echo 4096 1099511627776 ;;
 	esac
 }
 
@@ -131,7 +135,7 @@ fault_parse() {
 	range=$(fault_arg_range "$name")
 	[[ -n "$range" ]] || { echo "fault $name takes no argument (not '$arg')"; return 1; }
 	# decimal: a leading zero is not octal
-	[[ "$arg" =~ ^[0-9]{1,7}$ ]] || { echo "fault $name: '$arg' is not a number (${range/ /-})"; return 1; }
+	[[ "$arg" =~ ^[0-9]{1,13}$ ]] || { echo "fault $name: '$arg' is not a number (${range/ /-})"; return 1; }
 	arg=$((10#$arg))
 	((arg >= ${range% *} && arg <= ${range#* })) || { echo "fault $name: $arg is out of range (${range/ /-})"; return 1; }
 	echo "$name $p $arg"
@@ -162,6 +166,8 @@ fault_apply() {
 	drop-all) fault_drop_all "$p" ;;
 	loss) fault_loss "$p" ${arg:+"$arg"} ;;
 	path-down) link_down cli "$p" ;;
+	move-dsn) fault_move_dsn "$p" ${arg:+"$arg"} ;;
+	strip-after-move) fault_strip_after_move "$p" ;;
 	esac
 	echo "$name $p${arg:+ $arg}" >>"$MFP_DIR/faults"
 }
@@ -219,3 +225,40 @@ fault_summary() {
 }
 
 fault_sysctl() { ns_sysctl "$@"; }
+
+# --- move-dsn: an MPTCP-level hole (issue 18, finding c) --------------------
+# A middlebox that rewrites one DSS mapping: the client's first data packet
+# after KEEP packets of its connection (conntrack's count) that carries a
+# mapping of its own gets its data sequence number moved BYTES ahead, BYTES a
+# power of two (2^12 to 2^40): the rule sets DSN bit log2(BYTES) where it is
+# clear, which adds exactly BYTES (a packet whose bit is set is left alone,
+# the next one is taken). One packet per connection: the rule marks the
+# connection (ct mark 1), which strip-after-move and scenarios look at.
+# The layout is Linux's DSS on a data packet: after the 20-byte TCP header,
+# NOP NOP TS (12 bytes), kind 30 at byte 32, subtype 2 (high nibble of byte
+# 34), flags 0x0f at byte 35 (64-bit DATA_ACK and mapping), DATA_ACK at
+# 36..43, DSN at 44..51: DSN bit B is header bit 415 - B. The client should
+# send one segment per skb (gso_max_segs 1), or the moved packet is often the
+# middle of a mapping and taken as corrupt instead.
+fault_move_dsn() {
+	local p=$1 bytes=${2:-1048576} keep=${3:-40} bit=0
+	if [[ ! "$bytes" =~ ^[1-9][0-9]{0,12}$ ]] || (((bytes & (bytes - 1)) != 0)); then
+		mfp_fatal "move-dsn: BYTES must be a power of two, not '$bytes'"
+	fi
+	while (((1 << bit) < bytes)); do bit=$((bit + 1)); done
+	((bit >= 12 && bit <= 40)) || mfp_fatal "move-dsn: BYTES must be 4096 to 2^40, not $bytes"
+	fault_rule "$p" move-dsn ct direction original ct original packets '>' "$keep" ct mark 0 \
+		'@th,256,8' 30 '@th,272,4' 2 '@th,280,8' 0x0f "@th,$((415 - bit)),1" 0 counter \
+		"@th,$((415 - bit)),1" set 1 ct mark set 1
+	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
+}
+# the fallback trigger after a move: every later client packet of a marked
+# connection loses its option (a DSS corruption). Inserted at the head of the
+# chain, so that the moved packet itself, which sets the mark further down,
+# keeps its option whichever fault was applied first.
+fault_strip_after_move() {
+	fault_table "$1"
+	ip netns exec "$(ns_name "rtr$1")" nft insert rule inet mfp forward_faults \
+		ct direction original ct mark 1 tcp option mptcp exists counter reset tcp option mptcp \
+		comment '"mfp:strip-after-move"'
+}

@@ -62,7 +62,7 @@ link_path() {
 		ip -n "$cli" link set "eth-$p" up
 		ip -n "$srv" link set "eth-$p" up
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
-		link_capture cli "$p"
+		link_capture "$p" cli
 	else
 		ns_add "rtr$p"
 		# shellcheck disable=SC2034 # read by fault_table (fault.sh)
@@ -93,16 +93,34 @@ link_path() {
 		ip -n "$rtr" -6 route add default via "2001:db8:$n:1::2" dev to-srv
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
 		# both sides of the middlebox: what it did is the difference
-		link_capture cli "$p"
-		link_capture srv "$p"
+		link_capture "$p" cli srv
 	fi
+}
+
+# link_hop ROLE_A ROLE_B PATH: one direct veth between two namespaces other
+# than the cli-srv pair (a jump host and the target behind it): eth-PATH on
+# both sides, A the .1 and B the .2 of PATH's prefixes, both families; no
+# routes beyond the link, no capture.
+link_hop() {
+	local a=$1 b=$2 p=$3 n
+	n=$(mfp_path_num "$p")
+	ip -n "$(ns_name "$a")" link add "eth-$p" type veth peer name "eth-$p" netns "$(ns_name "$b")"
+	link_addr "$a" "$p" "eth-$p" "198.18.$n.1/24" "2001:db8:$n::1/64"
+	link_addr "$b" "$p" "eth-$p" "198.18.$n.2/24" "2001:db8:$n::2/64"
+	ip -n "$(ns_name "$a")" link set "eth-$p" up
+	ip -n "$(ns_name "$b")" link set "eth-$p" up
 }
 
 # the automatic capture of a path. MFP_CAPTURE=0 turns it off: a
 # benchmark's gigabytes are no evidence anyone reads, and tcpdump's CPU time
 # would be measured with them.
+# link_capture PATH ROLE...: every ROLE's side of PATH, started together
 link_capture() {
-	((MFP__AUTO_CAPTURE == 0)) || [[ "${MFP_CAPTURE:-1}" == 0 ]] || obs_capture "$@"
+	local p=$1 role
+	shift
+	((MFP__AUTO_CAPTURE != 0)) && [[ "${MFP_CAPTURE:-1}" != 0 ]] || return 0
+	for role in "$@"; do obs_capture_start "$role" "$p"; done
+	for role in "$@"; do obs_capture_wait "$role" "$p"; done
 }
 
 # link_neigh ROLE DEV PEER_ROLE PEER_DEV: ROLE knows PEER_DEV's addresses

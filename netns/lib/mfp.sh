@@ -111,6 +111,7 @@ mfp_traps() {
 }
 
 mfp_init() {
+	MFP_T0=$(mfp_now_ms)
 	mfp_preflight
 	mfp_new_id
 	local base
@@ -119,10 +120,26 @@ mfp_init() {
 	MFP_DIR=$(mktemp -d "$base/$MFP_NAME.XXXXXX")
 	mfp_traps cleanup
 	cleanup_guard
+	mfp_klog_start
 	mfp_log "id $MFP_ID, work dir $MFP_DIR, helper: $MPTCP_FDPASS"
 }
 
+# In one of netns/vm's guests (and only there: the host's kernel log is the
+# machine's), the kernel's own warnings during the scenario fail it: klog.sh
+# marks the log now, the cleanup trap checks it (klog_check).
+mfp_in_guest() {
+	[[ -e /.mfp-vm/booted ]] && grep -qw mfp_guest=1 /proc/cmdline 2>/dev/null
+}
+
+mfp_klog_start() {
+	mfp_in_guest || return 0
+	# shellcheck source=SCRIPTDIR/klog.sh
+	source "$MFP_TOP/netns/lib/klog.sh"
+	klog_mark
+}
+
 mfp_finish() {
+	MFP_T_FINISH=$(mfp_now_ms)
 	if ((MFP__FAILS > 0)); then
 		mfp_log "FAIL: $MFP__FAILS check(s) failed"
 		exit 1
@@ -154,14 +171,19 @@ mfp_slow_factor() {
 mfp_slow() { echo $(($1 * $(mfp_slow_factor))); }
 
 # Poll until a command succeeds: the suite never sleeps a fixed time where
-# the kernel can be asked instead. TIMEOUT is stretched by mfp_slow.
+# the kernel can be asked instead. TIMEOUT is stretched by mfp_slow. The
+# pause between polls is 50 ms on a host, 250 ms on a slow machine: under
+# emulation each poll starts programs (ss, ip, grep) that cost tens of
+# milliseconds of the guest's few CPUs, which a 50 ms poll would take from
+# the very process (sshd, tcpdump) that it waits for.
 mfp_wait() {
-	local timeout=$1 deadline
+	local timeout=$1 deadline pause=0.05
 	shift
 	deadline=$((SECONDS + $(mfp_slow "$timeout")))
+	(($(mfp_slow_factor) == 1)) || pause=0.25
 	until "$@"; do
 		((SECONDS < deadline)) || return 1
-		sleep 0.05
+		sleep "$pause"
 	done
 }
 
@@ -176,6 +198,26 @@ mfp_wait_pid() {
 	wait "$pid" || rc=$?
 	return "$rc"
 }
+
+# Where a scenario's time goes (tests/vm/profile reads the line cleanup
+# prints): from mfp_init to its first verdict (the topology, sshd, and the
+# first check's own action: setup and the main act), from there to
+# mfp_finish (the other checks), and the teardown.
+MFP_T0=""
+MFP_T_VERDICT=""
+MFP_T_FINISH=""
+mfp_verdict_time() { [[ -n "$MFP_T_VERDICT" ]] || MFP_T_VERDICT=$(mfp_now_ms); }
+
+mfp_timing_line() {
+	[[ -n "$MFP_T0" ]] || return 0
+	local now first fin
+	now=$(mfp_now_ms)
+	first=${MFP_T_VERDICT:-$now}
+	fin=${MFP_T_FINISH:-$now}
+	mfp_log "timing: to the first verdict $(mfp_ms_s $((first - MFP_T0))) s, other checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
+}
+
+mfp_ms_s() { printf '%d.%02d' $(($1 / 1000)) $(($1 % 1000 / 10)); }
 
 # milliseconds since the epoch (EPOCHREALTIME's radix follows the locale)
 mfp_now_ms() {
@@ -198,3 +240,43 @@ mfp_data() {
 }
 
 mfp_sha() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# mfp_tree DIR DIRS FILES MIN_KIB MAX_KIB: a tree of DIRS directories of
+# FILES random files each, of MIN_KIB..MAX_KIB KiB (cycling): what rsync
+# copies
+mfp_tree() {
+	local dir=$1 dirs=$2 files=$3 min=$4 max=$5 d f
+	for ((d = 0; d < dirs; d++)); do
+		mkdir -p "$dir/d$d"
+		for ((f = 0; f < files; f++)); do
+			head -c $(((min + f % (max - min + 1)) * 1024)) /dev/urandom >"$dir/d$d/f$f"
+		done
+	done
+}
+
+# one hash over a tree's names and contents
+mfp_tree_sha() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1
+}
+
+# mfp_git_commits N KIB FROM BRANCH: a git fast-import stream of N commits
+# on BRANCH, each changing one of 40 files to KIB KiB of fresh random data
+# (git's zlib cannot shrink it, so the bytes on the wire are known); FROM
+# is the parent of the first one ("" for a new history). One process, not N.
+mfp_git_commits() {
+	python3 - "$@" <<-'PY'
+		import os, sys
+		n, kib, parent, branch = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+		out = sys.stdout.buffer
+		for i in range(n):
+		    blob = os.urandom(kib * 1024)
+		    msg = b"commit %d\n" % i
+		    out.write(b"commit refs/heads/%s\n" % branch.encode())
+		    out.write(b"committer mfp <mfp@example.invalid> %d +0000\n" % (1700000000 + i))
+		    out.write(b"data %d\n%s" % (len(msg), msg))
+		    if i == 0 and parent:
+		        out.write(b"from %s\n" % parent.encode())
+		    out.write(b"M 100644 inline f%d\ndata %d\n" % (i % 40, len(blob)))
+		    out.write(blob + b"\n")
+	PY
+}

@@ -91,7 +91,15 @@ obs_capture() {
 # words in DIR/tcpdump.ROLE.PATH.log) when it cannot start; its pid is in
 # DIR/tcpdump.ROLE.PATH.pid
 obs_capture_try() {
-	local role=$1 p=$2 dir=${3:-$MFP_DIR} log pid
+	obs_capture_start "$@"
+	obs_capture_wait_try "$@"
+}
+
+# obs_capture_start ROLE PATH [DIR]: start the capture, and do not wait for
+# it (several started at once become ready at once: under emulation each
+# tcpdump takes a second or more to start)
+obs_capture_start() {
+	local role=$1 p=$2 dir=${3:-$MFP_DIR} log
 	log="$dir/tcpdump.$role.$p.log"
 	[[ ! -e "$log" ]] || return 0
 	# --immediate-mode: otherwise the last second of packets waits in
@@ -99,9 +107,22 @@ obs_capture_try() {
 	# the traffic (the end of a scenario, "lab capture stop") loses the end
 	ip netns exec "$(ns_name "$role")" tcpdump --immediate-mode -i "eth-$p" -n -s 128 -U -Z root \
 		-w "$dir/$role-$p.pcap" </dev/null >"$log" 2>&1 &
-	pid=$!
-	ns_bg_pid "$pid"
-	echo "$pid" >"$dir/tcpdump.$role.$p.pid"
+	ns_bg_pid "$!"
+	echo "$!" >"$dir/tcpdump.$role.$p.pid"
+}
+
+# obs_capture_wait ROLE PATH [DIR]: returns once that tcpdump is capturing;
+# fatal when it cannot
+obs_capture_wait() {
+	obs_capture_wait_try "$@" || mfp_fatal "tcpdump did not start on $1 eth-$2: $(tail -n1 "${3:-$MFP_DIR}/tcpdump.$1.$2.log")"
+}
+
+# obs_capture_wait_try ROLE PATH [DIR]: the same, status 1 (and that tcpdump
+# stopped) when it cannot start
+obs_capture_wait_try() {
+	local role=$1 p=$2 dir=${3:-$MFP_DIR} log pid
+	log="$dir/tcpdump.$role.$p.log"
+	pid=$(cat "$dir/tcpdump.$role.$p.pid")
 	mfp_wait 10 obs_capturing "$log" "$pid" && grep -qs 'listening on' "$log" && return 0
 	kill "$pid" 2>/dev/null || true
 	return 1

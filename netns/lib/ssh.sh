@@ -17,6 +17,8 @@ ssh_wrapper() {
 			#!/bin/sh
 			tag=$1
 			shift
+			# one line per run: ControlMaster's sessions are counted so
+			echo "$$" >>"$tag.helper.runs"
 			# sh gives a background job /dev/null as stdin before any
 			# redirection is applied, so stdin goes through fd 3
 			exec 3<&0
@@ -86,6 +88,83 @@ ssh_argv() {
 		"root@$host")
 }
 
+# ssh_config [OPTION...] TAG [FILE]: the options of ssh_argv as a config
+# file (default MFP_DIR/ssh_config), for the programs that run ssh themselves
+# (scp, sftp, rsync -e, git); prints its path. Options: ssh_argv's --args,
+# --helper and --relay, and --head=TEXT: "Host *" comes last, so that a
+# scenario may put its own Host blocks (TEXT) first (ssh takes the first
+# value it reads).
+ssh_config() {
+	local hargs="" helper=$MPTCP_FDPASS fdpass=yes head="" tag file wrap
+	while [[ "$1" == --* ]]; do
+		case "$1" in
+		--args=*) hargs=${1#--args=} ;;
+		--helper=*) helper=${1#--helper=} ;;
+		--relay) fdpass=no ;;
+		--head=*) head=${1#--head=} ;;
+		*) mfp_fatal "ssh_config: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	tag=$1 file=${2:-$MFP_DIR/ssh_config}
+	[[ -z "${MFP_SSH_CONFIG_HEAD+set}" ]] || mfp_fatal "MFP_SSH_CONFIG_HEAD is not read: pass ssh_config --head=TEXT"
+	wrap=$(ssh_wrapper)
+	ssh_key
+	{
+		[[ -z "$head" ]] || printf '%s\n' "$head"
+		cat <<-EOF
+			Host *
+			  User root
+			  Port ${MFP_SSH_PORT:-22}
+			  IdentityFile $MFP_DIR/client_ed25519
+			  IdentitiesOnly yes
+			  BatchMode yes
+			  StrictHostKeyChecking no
+			  UserKnownHostsFile /dev/null
+			  GlobalKnownHostsFile /dev/null
+			  LogLevel ERROR
+			  IPQoS ${MFP_IPQOS:-none}
+			  ConnectTimeout $(mfp_slow 20)
+			  ServerAliveInterval 0
+			  ProxyUseFdpass $fdpass
+			  ProxyCommand '$wrap' '$MFP_DIR/$tag' $helper${hargs:+ $hargs} %h %p
+		EOF
+	} >"$file"
+	echo "$file"
+}
+
+# ssh_tool [--dir=DIR] TAG COMMAND...: a program that runs ssh itself (scp,
+# rsync, git) in the cli namespace, in DIR (default: the work dir); stdout to
+# TAG.out, stderr to TAG.err; returns its status. Bounded like ssh_run.
+ssh_tool() {
+	local rc=0
+	ssh_tool_start "$@"
+	ssh_tool_wait || rc=$?
+	return "$rc"
+}
+
+# ssh_tool_start [--dir=DIR] TAG COMMAND...: the same in the background, so
+# that the scenario can break a path while it runs; ssh_tool_wait returns its
+# status
+ssh_tool_start() {
+	local dir=$MFP_DIR tag
+	[[ "$1" != --dir=* ]] || { dir=${1#--dir=}; shift; }
+	[[ -z "${MFP_TOOL_DIR+set}" ]] || mfp_fatal "MFP_TOOL_DIR is not read: pass ssh_tool/ssh_tool_start --dir=DIR"
+	tag=$1
+	shift
+	(cd "$dir" &&
+		exec ip netns exec "$(ns_name cli)" timeout -k 5 "$(mfp_slow "${MFP_SSH_TIMEOUT:-60}")" "$@") \
+		</dev/null >"$MFP_DIR/$tag.out" 2>"$MFP_DIR/$tag.err" &
+	MFP__TOOL_PID=$!
+}
+
+ssh_tool_wait() {
+	local rc=0
+	mfp_wait_pid "$MFP__TOOL_PID" || rc=$?
+	MFP__TOOL_PID=""
+	return "$rc"
+}
+
 # ssh_run [OPTION...] TAG HOST [COMMAND...]: one ssh session (options: see
 # ssh_argv); stdin is the caller's, stdout goes to TAG.out and ssh's stderr
 # to TAG.ssh.err; returns ssh's status.
@@ -138,6 +217,9 @@ ssh_output_has() {
 }
 
 # close the session's stdin and return ssh's status
+# the pid of the session ssh_open started (empty when none is open)
+ssh_session_pid() { echo "$MFP__SESSION_PID"; }
+
 ssh_close() {
 	local rc=0
 	exec {MFP__SESSION_FD}>&-
@@ -174,6 +256,8 @@ ssh_push() {
 # the hash that the server computed in ssh_push
 ssh_remote_sha() { awk 'NR == 1 { print $1 }' "$MFP_DIR/$1.out" 2>/dev/null || true; }
 
-# the helper's exit status and stderr for one run
+# the helper's exit status and stderr for one run (the last, when TAG ran it
+# more than once), and how many times TAG ran it
 ssh_helper_rc() { cat "$MFP_DIR/$1.helper.rc" 2>/dev/null || echo none; }
+ssh_helper_runs() { wc -l <"$MFP_DIR/$1.helper.runs" 2>/dev/null || echo 0; }
 ssh_helper_err() { cat "$MFP_DIR/$1.helper.err" 2>/dev/null || true; }

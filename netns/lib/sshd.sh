@@ -2,13 +2,23 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # sshd_: a real /usr/sbin/sshd in the srv namespace, from a config, host key
-# and authorized key generated in the work dir; MPTCP through mptcpize.
+# and authorized key generated in the work dir; MPTCP through mptcpize, or
+# through MPTCP listeners passed to sshd as systemd's socket activation
+# passes them (no LD_PRELOAD).
 
-# sshd_start [mptcp|tcp]: a real sshd in srv, from a config generated here,
-# with its own host key and root's authorized key in the work dir.
+# sshd_start [mptcp|tcp|activated] [ROLE]: a real sshd in ROLE (srv by default), from
+# a config generated here, with its own host key and root's authorized key in
+# the work dir (sshd/ for srv, sshd-ROLE/ for another namespace: a jump host's
+# target, say).
 sshd_start() {
-	local mode=${1:-mptcp} dir="$MFP_DIR/sshd" srv pid
-	srv=$(ns_name srv)
+	local mode=${1:-mptcp} role=${2:-srv} dir srv pid log
+	dir="$MFP_DIR/sshd"
+	log="$MFP_DIR/sshd.log"
+	if [[ "$role" != srv ]]; then
+		dir="$MFP_DIR/sshd-$role"
+		log="$MFP_DIR/sshd-$role.log"
+	fi
+	srv=$(ns_name "$role")
 	mkdir -p "$dir"
 	# privilege separation wants this directory; it is a plain empty dir
 	[[ -d /run/sshd ]] || mkdir -m 0755 /run/sshd
@@ -38,23 +48,35 @@ sshd_start() {
 		X11Forwarding no
 		AcceptEnv none
 		LogLevel VERBOSE
+		# scp (SFTP since OpenSSH 9.0) and sftp need it; in-process, so
+		# no path to an sftp-server binary that differs between releases
+		Subsystem sftp internal-sftp
 	EOF
 	case "$mode" in
 	mptcp)
 		# mptcpize turns sshd's TCP sockets into MPTCP ones (LD_PRELOAD)
 		ip netns exec "$srv" mptcpize run "$MFP__SSHD" -D -e -f "$dir/sshd_config" \
-			</dev/null >>"$MFP_DIR/sshd.log" 2>&1 &
+			</dev/null >>"$log" 2>&1 &
 		;;
 	tcp)
 		ip netns exec "$srv" "$MFP__SSHD" -D -e -f "$dir/sshd_config" \
-			</dev/null >>"$MFP_DIR/sshd.log" 2>&1 &
+			</dev/null >>"$log" 2>&1 &
+		;;
+	activated)
+		# what systemd does for Debian's ssh.socket (Accept=no) with
+		# SocketProtocol=mptcp: MPTCP listeners made for sshd, passed
+		# as LISTEN_FDS (Debian's sshd takes them, sd_listen_fds); sshd
+		# itself runs untouched (env -i: no LD_PRELOAD from anywhere)
+		ip netns exec "$srv" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+			python3 "$MFP_TOP/netns/lib/sshd-activate.py" 22 \
+			"$MFP__SSHD" -D -e -f "$dir/sshd_config" </dev/null >>"$log" 2>&1 &
 		;;
 	*) mfp_fatal "sshd_start: mode '$mode'" ;;
 	esac
 	pid=$!
 	ns_bg_pid "$pid"
-	if ! mfp_wait 10 sshd_listening "$mode"; then
-		kill -0 "$pid" 2>/dev/null || mfp_fatal "sshd exited (see $MFP_DIR/sshd.log)"
+	if ! mfp_wait 10 sshd_listening "$mode" "$role"; then
+		kill -0 "$pid" 2>/dev/null || mfp_fatal "sshd exited (see $log)"
 		mfp_fatal "sshd not listening after 10 s"
 	fi
 }
@@ -62,9 +84,9 @@ sshd_start() {
 # ready when the kernel shows the listener, for both families; with mptcp the
 # listener must be an MPTCP one or the scenario would test nothing
 sshd_listening() {
-	local kind=-t l4 l6
-	[[ "$1" != mptcp ]] || kind=-M
-	l4=$(ns_exec srv ss -Hln -f inet "$kind" 'sport = :22' 2>/dev/null | wc -l)
-	l6=$(ns_exec srv ss -Hln -f inet6 "$kind" 'sport = :22' 2>/dev/null | wc -l)
+	local kind=-t l4 l6 role=${2:-srv}
+	[[ "$1" == tcp ]] || kind=-M
+	l4=$(ns_exec "$role" ss -Hln -f inet "$kind" 'sport = :22' 2>/dev/null | wc -l)
+	l6=$(ns_exec "$role" ss -Hln -f inet6 "$kind" 'sport = :22' 2>/dev/null | wc -l)
 	((l4 > 0 && l6 > 0))
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
@@ -394,4 +395,86 @@ Test(cli, mptcp_refused_with_a_reset_gets_one_tcp_attempt)
 	struct run r;
 	run_connector(&r, ARGS("-v", "-m", "off", "127.0.0.1", port_text));
 	cr_expect_null(strstr(r.err, "answered with a reset"), "no MPTCP, no retry: %s", r.err);
+}
+
+/* ---- resource pressure: the documented status and one line ---- */
+
+struct pressure_case {
+	char what[40];
+	int spare_fds;		/* descriptors left free by RLIMIT_NOFILE; -1: no limit */
+	bool to_full_disk;	/* stdout /dev/full (relay) instead of a socketpair */
+	char host[16];
+	int status;
+	size_t err_lines;
+	char err_has[48];
+};
+
+ParameterizedTestParameters(cli, resource_pressure)
+{
+	static struct pressure_case cases[] = {
+		/* ld.so takes the one spare descriptor for libc and gives it back */
+		{ "one spare descriptor", 1, false, "127.0.0.1", 0, 0, "" },
+		{ "one spare, a name to look up", 1, false, "localhost", 0, 0, "" },
+		{ "relay into a full disk", -1, true, "127.0.0.1", 71, 1, "No space left on device" },
+	};
+	return cr_make_param_array(struct pressure_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct pressure_case *c, cli, resource_pressure)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_MPTCP, &port);
+	char port_text[8];
+	snprintf(port_text, sizeof(port_text), "%u", port);
+	int sp[2], err[2];
+	cr_assert(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	cr_assert(pipe(err) == 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int out = c->to_full_disk ? open("/dev/full", O_WRONLY) : sp[1];
+		dup2(c->to_full_disk ? open("/dev/null", O_RDONLY) : sp[1], STDIN_FILENO);
+		dup2(out, STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+		if (c->spare_fds >= 0) {
+			struct rlimit lim = { (rlim_t)(3 + c->spare_fds), (rlim_t)(3 + c->spare_fds) };
+			setrlimit(RLIMIT_NOFILE, &lim);
+		}
+		execl(getenv("MPTCP_FDPASS_BIN"), "mptcp-fdpass", c->host, port_text, NULL);
+		_exit(127);
+	}
+	close(sp[1]);
+	close(err[1]);
+	if (c->to_full_disk) {
+		/* bytes for the relay to write: the server greets, as sshd does */
+		struct pollfd p = { .fd = l, .events = POLLIN };
+		cr_assert_eq(poll(&p, 1, 5000), 1, "%s: the helper never connected", c->what);
+		int a = accept(l, NULL, NULL);
+		cr_assert(a >= 0);
+		cr_assert_eq(write(a, "SSH-2.0-x\r\n", 11), 11);
+		close(a);
+	}
+	char text[4096];
+	size_t used = 0;
+	ssize_t n;
+	while (used + 1 < sizeof(text) && (n = read(err[0], text + used, sizeof(text) - 1 - used)) > 0)
+		used += (size_t)n;
+	text[used] = '\0';
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	int passed = recv_fd(sp[0], 0);
+	cr_expect_eq(code, c->status, "%s: exit %d: %s", c->what, code, text);
+	cr_expect_eq(count_lines(text), c->err_lines, "%s: stderr: %s", c->what, text);
+	if (c->err_has[0])
+		cr_expect(strstr(text, c->err_has), "%s: stderr: %s", c->what, text);
+	if (c->status == 0 && !c->to_full_disk)
+		cr_expect_geq(passed, 0, "%s: nothing passed", c->what);
+	if (passed >= 0)
+		close(passed);
+	close(sp[0]);
+	close(err[0]);
+	close(l);
 }

@@ -1,12 +1,17 @@
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dial.h"
 #include "helpers.h"
+#include "log.h"
 #include "mptcp.h"
 
 static struct options loopback_options(enum mptcp_mode mode)
@@ -121,6 +126,21 @@ Test(dial_timing, poll_timeout_takes_the_earliest_event)
 	cr_expect_eq(dial_poll_timeout(1000, 900, -1, 3000), 0, "overdue: do not sleep");
 	cr_expect_eq(dial_poll_timeout(1000, -1, -1, 999), 0, "deadline passed");
 	cr_expect_eq(dial_poll_timeout(0, -1, -1, (int64_t)1 << 40), 2147483647, "clamped");
+}
+
+Test(dial_timing, a_lookup_without_memory_or_descriptors_is_a_system_error)
+{
+	/* Seen under RLIMIT_AS of 2700 KiB: getaddrinfo_a() answered
+	 * EAI_SYSTEM with ENOMEM, which was exit 68 ("does not resolve"). */
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, ENOMEM), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, EMFILE), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, ENFILE), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, EAGAIN), DIAL_ERR_SYSTEM, "no thread");
+	cr_expect_eq(dial_resolve_error(EAI_MEMORY, 0), DIAL_ERR_SYSTEM);
+	cr_expect_eq(dial_resolve_error(EAI_NONAME, 0), DIAL_ERR_RESOLVE);
+	cr_expect_eq(dial_resolve_error(EAI_AGAIN, 0), DIAL_ERR_RESOLVE, "no answer in time");
+	cr_expect_eq(dial_resolve_error(EAI_SYSTEM, ECONNREFUSED), DIAL_ERR_RESOLVE,
+		     "the resolver's server refused");
 }
 
 /* ---- connecting on loopback ---- */
@@ -322,5 +342,162 @@ Test(dial, unknown_interface_fails)
 	strcpy(o.interface, "mfpnosuch0");
 	struct dial_result r;
 	cr_expect_eq(dial_ports(&o, &port, 1, -1, &r), DIAL_ERR_CONNECT);
+	close(l);
+}
+
+/* ---- no descriptor for a second attempt ---- */
+
+
+/* Lower RLIMIT_NOFILE so that exactly `spare` more descriptors can be
+ * opened: the lowest `spare` free numbers stay below the limit, the next
+ * free one is the limit. */
+static void leave_spare_descriptors(int spare)
+{
+	int fd = 0;
+	for (int free_seen = 0; fd < 4096; fd++) {
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && free_seen++ == spare)
+			break;
+	}
+	struct rlimit lim = { .rlim_cur = (rlim_t)fd, .rlim_max = (rlim_t)fd };
+	if (fd == 4096 || setrlimit(RLIMIT_NOFILE, &lim) != 0)
+		_exit(100);
+}
+
+struct starved_run {
+	enum dial_error error;
+	uint16_t peer;		/* the port it connected to, 0 if none */
+	size_t no_race_lines;	/* how often -v said the race was not possible */
+	char err[4096];
+};
+
+/* dial() in a child that may open only `spare` sockets, on `ports`, while
+ * the parent lets the blackhole `slow` take connections again after
+ * `release_ms`: the first attempt to it then connects at its SYN
+ * retransmission (about 1 s after it started). */
+static void dial_starved(struct starved_run *run, struct options *o, const uint16_t *ports,
+			 size_t n, int spare, struct blackhole *slow, int release_ms)
+{
+	int out[2], err[2];
+	cr_assert(pipe(out) == 0 && pipe(err) == 0);
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		close(out[0]);
+		close(err[0]);
+		dup2(err[1], STDERR_FILENO);
+		close(err[1]);
+		/* built before the limit: the addresses need no descriptor */
+		struct addrinfo *list = loopback_addrs(ports, n);
+		leave_spare_descriptors(spare);
+		struct dial_result r;
+		o->log_level = LOG_VERBOSE;
+		log_set_level(LOG_VERBOSE);
+		int64_t t0 = dial_now_ms();
+		enum dial_error e = dial_addresses(o, list, t0 + 8000, &r);
+		uint16_t port = e == DIAL_OK ? peer_port(&r) : 0;
+		char line[32];
+		int len = snprintf(line, sizeof(line), "%d %u\n", (int)e, port);
+		if (write(out[1], line, (size_t)len) != len)
+			_exit(101);
+		_exit(0);
+	}
+	close(out[1]);
+	close(err[1]);
+	usleep((useconds_t)release_ms * 1000);
+	/* take the queued clients: the queue has room, the next SYN is answered */
+	for (int i = 0; i < 2; i++) {
+		int c = accept(slow->listener, NULL, NULL);
+		if (c >= 0)
+			close(c);
+	}
+	size_t used = 0;
+	ssize_t got;
+	while (used + 1 < sizeof(run->err) &&
+	       (got = read(err[0], run->err + used, sizeof(run->err) - 1 - used)) > 0)
+		used += (size_t)got;
+	run->err[used] = '\0';
+	char line[32] = "";
+	got = read(out[0], line, sizeof(line) - 1);
+	line[got > 0 ? got : 0] = '\0';
+	int status;
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "child status %d: %s", status, run->err);
+	int e = -1;
+	unsigned port = 0;
+	cr_assert_eq(sscanf(line, "%d %u", &e, &port), 2, "child said '%s'", line);
+	run->error = (enum dial_error)e;
+	run->peer = (uint16_t)port;
+	run->no_race_lines = 0;
+	for (const char *p = run->err; (p = strstr(p, "no race")); p++)
+		run->no_race_lines++;
+	close(out[0]);
+	close(err[0]);
+}
+
+Test(dial_starved, happy_eyeballs_keeps_the_first_attempt_without_a_second_socket)
+{
+	/* The second address is due at 250 ms, but no socket can be opened
+	 * for it: the first attempt, slow but on its way, must still win. */
+	struct blackhole hole;
+	blackhole_open(&hole);
+	uint16_t ports[] = { hole.port, refused_port() };
+	struct options o = loopback_options(MPTCP_OFF);
+	struct starved_run run;
+	dial_starved(&run, &o, ports, 2, 1, &hole, 400);
+	cr_expect_eq(run.error, DIAL_OK, "error %d: %s", run.error, run.err);
+	cr_expect_eq(run.peer, hole.port, "%s", run.err);
+	cr_expect_eq(run.no_race_lines, 1, "said %zu times: %s", run.no_race_lines, run.err);
+	blackhole_close(&hole);
+}
+
+Test(dial_starved, blackhole_rescue_keeps_the_mptcp_attempt_without_a_second_socket)
+{
+	struct blackhole hole;
+	blackhole_open(&hole);
+	struct options o = loopback_options(MPTCP_PREFER);
+	o.rescue_delay_ms = 100;
+	struct starved_run run;
+	dial_starved(&run, &o, &hole.port, 1, 1, &hole, 400);
+	cr_expect_eq(run.error, DIAL_OK, "error %d: %s", run.error, run.err);
+	cr_expect_eq(run.peer, hole.port, "%s", run.err);
+	cr_expect_eq(run.no_race_lines, 1, "said %zu times: %s", run.no_race_lines, run.err);
+	blackhole_close(&hole);
+}
+
+Test(dial_starved, reset_rescue_waits_for_a_descriptor)
+{
+	/* Two sockets: the slow first attempt holds one; the second address's
+	 * MPTCP SYN is reset, and its descriptor goes at once to the third
+	 * address. The plain TCP try after the reset finds none: it must wait
+	 * for one, not end the race the first attempt is winning. */
+	struct blackhole hole;
+	blackhole_open(&hole);
+	uint16_t ports[] = { hole.port, refused_port(), refused_port() };
+	struct options o = loopback_options(MPTCP_PREFER);
+	o.rescue_delay_ms = 0;	/* no blackhole rescue: one race at a time */
+	struct starved_run run;
+	dial_starved(&run, &o, ports, 3, 2, &hole, 600);
+	cr_expect_eq(run.error, DIAL_OK, "error %d: %s", run.error, run.err);
+	cr_expect_eq(run.peer, hole.port, "%s", run.err);
+	cr_expect_eq(run.no_race_lines, 1, "said %zu times: %s", run.no_race_lines, run.err);
+	cr_expect(strstr(run.err, "answered with a reset"), "the TCP try after the reset ran: %s",
+		  run.err);
+	blackhole_close(&hole);
+}
+
+Test(dial_starved, no_socket_at_all_is_a_system_error)
+{
+	uint16_t port;
+	int l = listen_loopback(IPPROTO_TCP, &port);
+	struct blackhole hole;
+	blackhole_open(&hole);
+	struct options o = loopback_options(MPTCP_PREFER);
+	struct starved_run run;
+	dial_starved(&run, &o, &port, 1, 0, &hole, 0);
+	cr_expect_eq(run.error, DIAL_ERR_SYSTEM, "error %d: %s", run.error, run.err);
+	cr_expect_eq(count_lines(run.err), 1, "%s", run.err);
+	cr_expect(strstr(run.err, "cannot open a socket"), "%s", run.err);
+	blackhole_close(&hole);
 	close(l);
 }

@@ -58,6 +58,10 @@ ParameterizedTestParameters(options, rejects_bad_input)
 		{ { "mfp", "-6", "127.0.0.1", "22" }, 4 },
 		{ { "mfp", "-b", "fe80::1", "host", "22" }, 5 },	/* link-local, no zone */
 		{ { "mfp", "fe80::1", "22" }, 3 },
+		{ { "mfp", "--format=json", "host", "22" }, 4 },	/* without --check */
+		{ { "mfp", "--check", "--format=xml", "host", "22" }, 5 },
+		{ { "mfp", "--check", "--format=", "host", "22" }, 5 },
+		{ { "mfp", "--check", "--format" }, 3 },
 	};
 	return cr_make_param_array(struct bad_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -88,6 +92,27 @@ Test(options, defaults)
 	cr_expect(o.keepalive);
 	cr_expect(!o.has_bind);
 	cr_expect_str_eq(o.interface, "");
+}
+
+Test(options, check_and_its_format)
+{
+	struct options o;
+	const char *plain[] = { "mfp", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(plain), plain), PARSE_RUN);
+	cr_expect(!o.check);
+	cr_expect(!o.json);
+	const char *text[] = { "mfp", "--check", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(text), text), PARSE_RUN);
+	cr_expect(o.check);
+	cr_expect(!o.json);
+	const char *json[] = { "mfp", "--format=json", "--check", "-v", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(json), json), PARSE_RUN);
+	cr_expect(o.check);
+	cr_expect(o.json);
+	const char *back[] = { "mfp", "--check", "--format", "json", "--format=text", "host", "22",
+			       NULL };
+	cr_assert_eq(parse(&o, ARGC(back), back), PARSE_RUN);
+	cr_expect(!o.json, "the last --format wins");
 }
 
 Test(options, service_name_port)

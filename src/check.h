@@ -1,0 +1,19 @@
+/* --check HOST PORT: connect, ask the kernel what the connection is, close.
+ * No ssh, nothing handed over; report.c formats what this gathers. */
+#ifndef MFP_CHECK_H
+#define MFP_CHECK_H
+
+#include "dial.h"
+#include "options.h"
+#include "report.h"
+
+/* How long --check waits for further subflows to come up. A join takes one
+ * round trip after the handshake; an emulated guest needs more than a host. */
+#define CHECK_SUBFLOW_WAIT_MS 2000
+
+/* Connect as the helper would (same modes, Happy Eyeballs, rescue), fill
+ * *report, close. Returns dial()'s error; DIAL_OK whenever a connection
+ * came up, MPTCP or not (the verdict is in the report). */
+enum dial_error check_run(const struct options *opts, struct check_report *report);
+
+#endif
