@@ -111,7 +111,7 @@ mfp_traps() {
 }
 
 mfp_init() {
-	MFP_T0=$(mfp_now_ms)
+	MFP__T0=$(mfp_now_ms)
 	mfp_preflight
 	mfp_new_id
 	local base
@@ -139,7 +139,7 @@ mfp_klog_start() {
 }
 
 mfp_finish() {
-	MFP_T_FINISH=$(mfp_now_ms)
+	MFP__T_FINISH=$(mfp_now_ms)
 	if ((MFP__FAILS > 0)); then
 		mfp_log "FAIL: $MFP__FAILS check(s) failed"
 		exit 1
@@ -203,18 +203,18 @@ mfp_wait_pid() {
 # prints): from mfp_init to its first verdict (the topology, sshd, and the
 # first check's own action: setup and the main act), from there to
 # mfp_finish (the other checks), and the teardown.
-MFP_T0=""
-MFP_T_VERDICT=""
-MFP_T_FINISH=""
-mfp_verdict_time() { [[ -n "$MFP_T_VERDICT" ]] || MFP_T_VERDICT=$(mfp_now_ms); }
+MFP__T0=""
+MFP__T_VERDICT=""
+MFP__T_FINISH=""
+mfp_verdict_time() { [[ -n "$MFP__T_VERDICT" ]] || MFP__T_VERDICT=$(mfp_now_ms); }
 
 mfp_timing_line() {
-	[[ -n "$MFP_T0" ]] || return 0
+	[[ -n "$MFP__T0" ]] || return 0
 	local now first fin
 	now=$(mfp_now_ms)
-	first=${MFP_T_VERDICT:-$now}
-	fin=${MFP_T_FINISH:-$now}
-	mfp_log "timing: to the first verdict $(mfp_ms_s $((first - MFP_T0))) s, other checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
+	first=${MFP__T_VERDICT:-$now}
+	fin=${MFP__T_FINISH:-$now}
+	mfp_log "timing: to the first verdict $(mfp_ms_s $((first - MFP__T0))) s, other checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
 }
 
 mfp_ms_s() { printf '%d.%02d' $(($1 / 1000)) $(($1 % 1000 / 10)); }

@@ -19,18 +19,18 @@
 #                failure")
 # Sourced by the scenarios after lib.sh (uses check_*, mfp_*).
 
-MFP_OPEN_BUG=""
-MFP_OPEN_SUMMARY=""
-MFP_OPEN_MISSED=0
+MFP__OPEN_BUG=""
+MFP__OPEN_SUMMARY=""
+MFP__OPEN_MISSED=0
 
 # open_bug NAME SUMMARY: the finding this scenario reproduces
 open_bug() {
-	MFP_OPEN_BUG=$1
-	MFP_OPEN_SUMMARY=$2
-	mfp_log "open bug $MFP_OPEN_BUG: $MFP_OPEN_SUMMARY"
+	MFP__OPEN_BUG=$1
+	MFP__OPEN_SUMMARY=$2
+	mfp_log "open bug $MFP__OPEN_BUG: $MFP__OPEN_SUMMARY"
 }
 
-open_note() { printf ' (bug %s: %s)' "$MFP_OPEN_BUG" "$MFP_OPEN_SUMMARY"; }
+open_note() { printf ' (bug %s: %s)' "$MFP__OPEN_BUG" "$MFP__OPEN_SUMMARY"; }
 open_check() { check --note="$(open_note)" "$@"; }
 open_check_eq() { check_eq --note="$(open_note)" "$@"; }
 open_check_ge() { check_ge --note="$(open_note)" "$@"; }
@@ -38,7 +38,7 @@ open_check_ge() { check_ge --note="$(open_note)" "$@"; }
 # the trigger's preconditions: counted apart, never taken for the bug
 open_missed() {
 	printf '[%s] HARNESS: %s\n' "$MFP_NAME" "$*"
-	MFP_OPEN_MISSED=$((MFP_OPEN_MISSED + 1))
+	MFP__OPEN_MISSED=$((MFP__OPEN_MISSED + 1))
 }
 open_need() {
 	local what=$1
@@ -55,16 +55,16 @@ open_need_ge() {
 # open_finish: 99 when the trigger missed (whatever the kernel did), 1 when
 # the bug showed, 0 when the kernel behaved correctly
 open_finish() {
-	if ((MFP_OPEN_MISSED > 0)); then
+	if ((MFP__OPEN_MISSED > 0)); then
 		printf '[%s] FAIL: the trigger missed (%d precondition(s)): says nothing about the kernel\n' \
-			"$MFP_NAME" "$MFP_OPEN_MISSED"
+			"$MFP_NAME" "$MFP__OPEN_MISSED"
 		exit 99
 	fi
 	if ((MFP__FAILS > 0)); then
-		printf '[%s] FAIL: bug present (open): %s: %s\n' "$MFP_NAME" "$MFP_OPEN_BUG" "$MFP_OPEN_SUMMARY"
+		printf '[%s] FAIL: bug present (open): %s: %s\n' "$MFP_NAME" "$MFP__OPEN_BUG" "$MFP__OPEN_SUMMARY"
 		exit 1
 	fi
-	mfp_log "PASS: the kernel behaved correctly: fixed here? ($MFP_OPEN_BUG: $MFP_OPEN_SUMMARY)"
+	mfp_log "PASS: the kernel behaved correctly: fixed here? ($MFP__OPEN_BUG: $MFP__OPEN_SUMMARY)"
 	exit 0
 }
 
