@@ -71,12 +71,26 @@ usage_snapshot() {
 	(cd "$usage_tree" && find . | sort)
 }
 
+# usage_nobody_path: the entries of PATH that nobody can search; root's PATH
+# may hold a directory only root can enter (/root/bin), which would hide
+# bash itself from a row run as nobody
+usage_nobody_path() {
+	local d out="" IFS=:
+	for d in $PATH; do
+		if setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/test -x "$d" 2>/dev/null; then
+			out+="${out:+:}$d"
+		fi
+	done
+	echo "${out:-/usr/bin:/bin}"
+}
+
 # expect [--user] STATUS PATTERN TOOL ARGS...
 expect() {
 	local as=() user="" want pattern tool rc=0 lines left calls
 	if [[ "$1" == --user ]]; then
 		# an ordinary user already, when the suite does not run as root
-		((EUID != 0)) || as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		((EUID != 0)) || as=(setpriv --reuid=65534 --regid=65534 --clear-groups
+			env "PATH=$usage_work/bin:$(usage_nobody_path)")
 		user=" (as an ordinary user)"
 		shift
 	fi
