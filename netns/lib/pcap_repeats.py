@@ -8,9 +8,12 @@ same sequence number is TCP's business and is not counted.
   pcap_repeats.py PCAP SRC_ADDR [MIN_PREFIX]
 
 Reads a capture of Ethernet frames (the harness's tcpdump -s 128), takes the
-data segments sent from SRC_ADDR, and reports each pair of segments with the
-same length and the same captured payload (at least MIN_PREFIX bytes of it,
-default 16) but different sequence numbers, one line each:
+data segments sent from SRC_ADDR, and reports each pair of segments of the
+same connection (source port, destination address and port) with the same
+length and the same captured payload (at least MIN_PREFIX bytes of it,
+default 16) but different sequence numbers, one line each (two connections
+that carry the same bytes, as two ssh sessions their version string, are
+no repeat):
   repeat: LEN bytes at seq A (t=T1) again at seq B (t=T2)
 then "repeats: N". Exit 0; 2 when the file cannot be read.
 """
@@ -52,21 +55,21 @@ def segments(path, src):
             total = struct.unpack("!H", p[2:4])[0]
             if p[9] != 6 or ipaddress.ip_address(p[12:16]) != src:
                 continue
-            tcp, tcp_len = p[ihl:], total - ihl
+            tcp, tcp_len, dst = p[ihl:], total - ihl, ipaddress.ip_address(p[16:20])
         elif etype == 0x86DD and len(p) >= 40:
             if p[6] != 6 or ipaddress.ip_address(p[8:24]) != src:
                 continue
-            tcp, tcp_len = p[40:], struct.unpack("!H", p[4:6])[0]
+            tcp, tcp_len, dst = p[40:], struct.unpack("!H", p[4:6])[0], ipaddress.ip_address(p[24:40])
         else:
             continue
         if len(tcp) < 20:
             continue
-        seq = struct.unpack("!I", tcp[4:8])[0]
+        sport, dport, seq = struct.unpack("!HHI", tcp[0:8])
         doff = (tcp[12] >> 4) * 4
         length = tcp_len - doff
         if length <= 0:
             continue
-        yield t, seq, length, bytes(tcp[doff:])
+        yield t, (sport, dst, dport), seq, length, bytes(tcp[doff:])
 
 
 def main(argv):
@@ -78,10 +81,10 @@ def main(argv):
         min_prefix = int(argv[3]) if len(argv) == 4 else 16
         seen = {}
         repeats = 0
-        for t, seq, length, prefix in segments(argv[1], src):
+        for t, conn, seq, length, prefix in segments(argv[1], src):
             if len(prefix) < min_prefix:
                 continue
-            key = (length, prefix)
+            key = (conn, length, prefix)
             first = seen.setdefault(key, (seq, t))
             if first[0] != seq:
                 repeats += 1
