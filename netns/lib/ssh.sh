@@ -220,6 +220,10 @@ ssh_output_has() {
 # the pid of the session ssh_open started (empty when none is open)
 ssh_session_pid() { echo "$MFP__SESSION_PID"; }
 
+# ssh_abort: end the open session's ssh now, for a scenario that knows its
+# connection is dead (ssh would wait out its limit); ssh_close follows
+ssh_abort() { [[ -z "${MFP__SESSION_PID:-}" ]] || kill "$MFP__SESSION_PID" 2>/dev/null || true; }
+
 ssh_close() {
 	local rc=0
 	exec {MFP__SESSION_FD}>&-
