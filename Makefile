@@ -60,7 +60,7 @@ matrix: deps all
 # $(BUILD)/bugs-matrix/ (doc/bugs.md says how): dates and exact packages
 # come from the result files, nothing is typed in
 bugs-table:
-	./tests/matrix --merge --md doc/bugs-matrix.md $(wildcard $(BUILD)/bugs-matrix/*/)
+	./tests/matrix --merge --md doc/bugs-matrix.md $(wildcard $(BUILD)/bugs-matrix/*/results/)
 
 # doc/reports/NAME.md for each open kernel bug (tests/open/), from
 # REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS
