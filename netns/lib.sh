@@ -11,7 +11,8 @@
 # Public functions (arguments are explicit; options come first, --name=VALUE)
 #   mfp_     init, preflight(_why), finish, skip, not_applicable, fatal, log,
 #            wait, wait_pid, slow, now_ms, since, data, sha, require_tools,
-#            artifacts_dir, attach (a later process carries on a saved run),
+#            artifacts_dir, short_dir (/tmp/mfp-<id>: unix socket paths),
+#            attach (a later process carries on a saved run),
 #            in_guest, klog_start (in a netns/vm guest: klog.sh's klog_mark,
 #            klog_check fail a run on the kernel's own warnings)
 #   topo_    check SPEC, up SPEC (a whole topology: paths=1|2 routed

@@ -86,6 +86,17 @@ mfp_unlock() { rm -rf "$1/lock"; }
 # where failures keep their artifacts (MFP_ARTIFACTS)
 mfp_artifacts_dir() { echo "${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}"; }
 
+# mfp_short_dir: /tmp/mfp-<id>, made on first use (root only), for what must
+# have a short path: a unix socket's path has 108 bytes, and the work dir,
+# under the artifacts, may take most of them (ssh's ControlPath with %C
+# needs 44 and 17 more while it makes the socket). Removed with the run's
+# namespaces, by the trap or by the reaper.
+mfp_short_dir() {
+	local d="/tmp/mfp-$MFP_ID"
+	[[ -d "$d" ]] || mkdir -m 0700 "$d"
+	echo "$d"
+}
+
 # mfp_attach DIR NAME: a later process carries on a run that an earlier one
 # built and saved (topo_save) in DIR: its files are there, its log lines
 # say NAME
