@@ -224,6 +224,17 @@ fault_summary() {
 	echo "${out:-none}"
 }
 
+# fault_list: the active faults, a line each, with the packets their rules
+# matched ("? (root)" for an ordinary user), or "  none"
+fault_list() {
+	local name p arg
+	[[ -n "$(fault_active)" ]] || echo "  none"
+	while read -r name p arg; do
+		[[ -z "$name" ]] || printf '  %-20s path %s  %s packets matched\n' "$name${arg:+=$arg}" "$p" \
+			"$( ((EUID == 0)) && fault_hits "$p" "$name" || echo "? (root)")"
+	done <<<"$(fault_active)"
+}
+
 fault_sysctl() { ns_sysctl "$@"; }
 
 # --- move-dsn: an MPTCP-level hole (issue 18, finding c) --------------------

@@ -129,11 +129,20 @@ obs_capture_wait_try() {
 }
 
 # obs_captures_start DIR LIST: both sides of every path of the topology
-# captured into DIR; LIST (a file) gets DIR, then "ROLE PATH PID" a line,
+# captured into DIR (made if need be); LIST (a file) gets DIR's absolute
+# path, then "ROLE PATH PID" a line,
 # once all of them capture. A tcpdump that cannot start stops those
-# started before it; its words are printed and the status is 1.
+# started before it; its words are printed and the status is 1, as when DIR
+# holds pcaps already.
 obs_captures_start() {
 	local dir=$1 list=$2 p role started=()
+	mkdir -p "$dir" 2>/dev/null || { echo "cannot make $dir"; return 1; }
+	dir=$(cd "$dir" && pwd)
+	for p in $(topo_paths); do
+		for role in cli srv; do
+			[[ ! -f "$dir/$role-$p.pcap" ]] || { echo "$dir already holds pcaps"; return 1; }
+		done
+	done
 	for p in $(topo_paths); do
 		for role in cli srv; do
 			if ! obs_capture_try "$role" "$p" "$dir"; then

@@ -194,6 +194,18 @@ report_events() {
 	tail -n +$((from + 1)) "$MFP_DIR/monitor.$1"
 }
 
+# report_captures LIST: the pcaps of a capture (obs_captures_start's LIST)
+# and the packets in each
+report_captures() {
+	local dir role p
+	dir=$(head -n1 "$1")
+	echo "pcaps in $dir (read with: tcpdump -nr FILE):"
+	while read -r role p _; do
+		printf '  %-10s path %s, %s side of the router: %s packets\n' "$role-$p.pcap" "$p" \
+			"$([[ "$role" == cli ]] && echo client || echo server)" "$(tcpdump -nr "$dir/$role-$p.pcap" 2>/dev/null | wc -l)"
+	done <<<"$(tail -n +2 "$1")"
+}
+
 # report_text TITLE: all of the above since the mark, in words; then a new
 # mark
 report_text() {
