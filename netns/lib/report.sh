@@ -206,15 +206,39 @@ report_captures() {
 	done <<<"$(tail -n +2 "$1")"
 }
 
+# report_paths_text addr|iface: report_paths_data's lines (stdin) in words,
+# each path named by its addresses or by the client's interface
+report_paths_text() {
+	local p c s up_b down_b
+	while read -r p c s up_b down_b; do
+		[[ -n "$p" ]] || continue
+		if [[ "$1" == iface ]]; then printf '  path %s  eth-%s' "$p" "$p"; else printf '  path %s  %s -> %s' "$p" "$c" "$s"; fi
+		echo "  out $(report_size "$up_b"), in $(report_size "$down_b")"
+	done
+}
+
+# report_subflows_text path|nopath: obs_subflow_bytes lines (stdin) in
+# words, with or without the path each subflow took
+report_subflows_text() {
+	local c s up_b down_b
+	while read -r c s up_b down_b; do
+		[[ -n "$c" ]] || continue
+		if [[ "$1" == path ]]; then
+			printf '  path %s  %-24s -> %-18s' "$(link_path_of cli "${c%:*}")" "$c" "$s"
+		else
+			printf '  %-22s -> %-18s' "$c" "$s"
+		fi
+		echo " sent $(report_size "$up_b"), received $(report_size "$down_b")"
+	done
+}
+
 # report_text TITLE: all of the above since the mark, in words; then a new
 # mark
 report_text() {
 	local p c s kind up_p up_b down_p down_b name hits total n tag rc role out
 	echo "== $1, the last $(report_since) s =="
 	echo "paths (client interface, bytes on the wire):"
-	while read -r p c s up_b down_b; do
-		printf '  path %s  %s -> %s  out %s, in %s\n' "$p" "$c" "$s" "$(report_size "$up_b")" "$(report_size "$down_b")"
-	done <<<"$(report_paths_data)"
+	report_paths_text addr <<<"$(report_paths_data)"
 	echo "TCP connections per path (subflows; counted in the routers, after the faults):"
 	out=$(report_conns_data)
 	[[ -n "$out" ]] || echo "  none"
@@ -225,9 +249,7 @@ report_text() {
 	echo "subflows open now (client, from the kernel's tcp_info):"
 	out=$(obs_subflow_bytes cli 2>/dev/null) || out=""
 	[[ -n "$out" ]] || echo "  none"
-	while read -r c s up_b down_b; do
-		[[ -z "$c" ]] || printf '  %-22s -> %-18s sent %s, received %s\n' "$c" "$s" "$(report_size "$up_b")" "$(report_size "$down_b")"
-	done <<<"$out"
+	report_subflows_text nopath <<<"$out"
 	echo "faults:"
 	out=$(report_faults_data)
 	[[ -n "$out" ]] || echo "  none"
