@@ -23,7 +23,7 @@
 #   link_    path PATH [routed], hop A B PATH (a jump host's link), ip,
 #            path_of, up, down, shape, delay, bytes, rx_sum, rx_reached
 #   ep_      limits, add
-#   sshd_    start [mptcp|tcp|activated] [ROLE], listening
+#   sshd_    start [mptcp|tcp|activated] [ROLE], listening, config DIR
 #   fault_   parse NAME[=ARG][@PATH], names, apply, remove, active,
 #            is_active, summary, list, hits, rule (a tagged rule), remove_tag,
 #            sysctl; strip_mptcp, drop_syn, ... (the named faults' rules)
