@@ -26,7 +26,8 @@
 #   sshd_    start [mptcp|tcp|activated] [ROLE], listening, config DIR
 #   fault_   parse NAME[=ARG][@PATH], names, apply, remove, active,
 #            is_active, summary, list, hits, rule (a tagged rule), remove_tag,
-#            sysctl; strip_mptcp, drop_syn, ... (the named faults' rules)
+#            sysctl; strip_mptcp, drop_syn, ooo_jump, ooo_mark, ... (the
+#            faults' rules)
 #   symptom_ bug, mode, check, check_eq, check_ge, fail, finish, and the
 #            symptom-mode faults (tests/bugs only; source lib/symptom.sh)
 #   ssh_     run, open, push, feed, expect, close, session_pid, argv
