@@ -38,38 +38,41 @@ report_acct_setup() {
 }
 
 # report_acct_dump: "PATH DIR CLIENT:PORT SERVER:PORT PACKETS BYTES" for
-# every connection the routers counted (DIR: up is client to server)
+# every connection the routers counted (DIR: up is client to server). One
+# listing of the table per router, its four sets in order: in an emulated
+# guest every "ip netns exec" costs most of a second.
 report_acct_dump() {
-	local p set
+	local p
 	[[ "$(topo_get routed)" == 1 ]] || return 0
 	for p in $(topo_paths); do
-		for set in up4 down4 up6 down6; do
-			ns_exec "rtr$p" nft list set inet mfpacct "$set" 2>/dev/null |
-				awk -v p="$p" -v d="${set%[46]}" -v six="${set: -1}" '
-					BEGIN { RS = "[ \t\n,{}]+" }
-					{ t[++n] = $0 }
-					END {
-						for (i = 8; i + 4 <= n; i++) {
-							if (t[i] != "counter" || t[i + 1] != "packets") continue
-							if (six == 6) { s = "[" t[i - 7] "]"; c = "[" t[i - 3] "]" }
-							else { s = t[i - 7]; c = t[i - 3] }
-							print p, d, s ":" t[i - 5], c ":" t[i - 1], t[i + 2], t[i + 4]
-						}
-					}'
-		done
+		ns_exec "rtr$p" nft list table inet mfpacct 2>/dev/null |
+			awk -v p="$p" '
+				BEGIN { RS = "[ \t\n,{}]+" }
+				# each word, and the set (up4, down6, ...) it stands in
+				{ t[++n] = $0; set[n] = (n > 1 && t[n - 1] == "set") ? $0 : set[n - 1] }
+				END {
+					for (i = 8; i + 4 <= n; i++) {
+						if (t[i] != "counter" || t[i + 1] != "packets") continue
+						d = substr(set[i], 1, length(set[i]) - 1)
+						if (set[i] ~ /6$/) { s = "[" t[i - 7] "]"; c = "[" t[i - 3] "]" }
+						else { s = t[i - 7]; c = t[i - 3] }
+						print p, d, s ":" t[i - 5], c ":" t[i - 1], t[i + 2], t[i + 4]
+					}
+				}'
 	done
 }
 
 # report_mark: the moment the next report counts from
 report_mark() {
-	local role p name arg
+	local role p name arg rx tx
 	for role in cli srv; do
 		obs_nstat "$role" mark
 		wc -l <"$MFP_DIR/monitor.$role" >"$MFP_DIR/monitor.$role.mark" 2>/dev/null ||
 			echo 0 >"$MFP_DIR/monitor.$role.mark"
 	done
 	for p in $(topo_paths); do
-		echo "$p $(link_bytes cli "$p" tx) $(link_bytes cli "$p" rx)"
+		read -r rx tx <<<"$(link_bytes cli "$p" both)"
+		echo "$p $tx $rx"
 	done >"$MFP_DIR/bytes.mark"
 	report_acct_dump >"$MFP_DIR/acct.mark"
 	mfp_now_ms >"$MFP_DIR/time.mark"
@@ -87,8 +90,7 @@ report_paths_data() {
 	local p tx rx tx0 rx0
 	for p in $(topo_paths); do
 		read -r tx0 rx0 <<<"$(awk -v p="$p" '$1 == p { print $2, $3 }' "$MFP_DIR/bytes.mark")"
-		tx=$(link_bytes cli "$p" tx)
-		rx=$(link_bytes cli "$p" rx)
+		read -r rx tx <<<"$(link_bytes cli "$p" both)"
 		echo "$p $(link_ip cli "$p" 4) $(link_ip srv "$p" 4) $((tx - ${tx0:-0})) $((rx - ${rx0:-0}))"
 	done
 }
