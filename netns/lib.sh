@@ -36,8 +36,8 @@
 #            (scp/rsync/git running ssh themselves; --dir=DIR), remote_sha,
 #            helper_rc, helper_err, wrapper
 #   helper_  run, start, wait: the helper without ssh (--in= --out= --timeout=)
-#   obs_     nstat, counter, has_counter, delta, listening, mptcp_socks,
-#            subflows, subflow_bytes, subflow_count, subflows_at_least,
+#   obs_     nstat ROLE... LABEL, counter, has_counter, delta, listening,
+#            mptcp_socks, subflows, subflow_bytes, subflow_count, subflows_at_least,
 #            capture, capture_start, capture_wait (several started at once),
 #            captures_start, captures_stop, collect
 #   probe_   sysctl, counter_exists, counter, counter_reached, watch, nft,

@@ -5,13 +5,15 @@
 # namespace, MPTCP sockets and subflows from ss, the path manager's events,
 # tcpdump per path, and the state collected into the artifacts on failure.
 
-# obs_nstat ROLE LABEL: a snapshot of the namespace's counters. -a ignores
-# and -s leaves alone nstat's history file, which is per user and shared by
-# every process; NSTAT_HISTORY points it at our dir all the same.
+# obs_nstat ROLE... LABEL: a snapshot of each namespace's counters. -a
+# ignores and -s leaves alone nstat's history file, which is per user and
+# shared by every process; NSTAT_HISTORY points it at our dir all the same.
 obs_nstat() {
-	local role=$1 label=$2
-	NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ns_exec "$role" nstat -asz \
-		>"$MFP_DIR/nstat.$role.$label"
+	local label=${!#} role
+	for role in "${@:1:$#-1}"; do
+		NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ns_exec "$role" nstat -asz \
+			>"$MFP_DIR/nstat.$role.$label"
+	done
 }
 
 # obs_counter ROLE LABEL NAME: one counter from a snapshot
