@@ -21,7 +21,8 @@
 #            describe, save FILE [VAR...], load FILE
 #   ns_      add, name, exec, sysctl, strays, bg_pid
 #   link_    path PATH [routed], hop A B PATH (a jump host's link), ip,
-#            path_of, up, down, shape, delay, bytes, rx_sum, rx_reached
+#            path_of, up, down, shape, delay, bytes, rx_sum, rx_reached,
+#            routed, declare
 #   ep_      limits, add
 #   sshd_    start [mptcp|tcp|activated] [ROLE], listening, config DIR
 #   fault_   parse NAME[=ARG][@PATH], names, apply, remove, active,

@@ -11,7 +11,7 @@
 fault_table() {
 	local p=$1 ns
 	ns=$(ns_name "rtr$p")
-	[[ -n "${MFP__ROUTED[$p]:-}" ]] || mfp_fatal "path $p has no router: use link_path $p routed"
+	link_routed "$p" || mfp_fatal "path $p has no router: use link_path $p routed"
 	if ! ip netns exec "$ns" nft list table inet mfp >/dev/null 2>&1; then
 		ip netns exec "$ns" nft -f - <<-'EOF'
 			table inet mfp {

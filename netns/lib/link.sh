@@ -35,6 +35,12 @@
 declare -gA MFP__ADDR=()   # [role,path,family] -> address without prefix length
 declare -gA MFP__ROUTED=() # [path] -> 1 when the path goes through a router
 
+# link_routed PATH: the path goes through a router namespace
+link_routed() { [[ -n "${MFP__ROUTED[$1]:-}" ]]; }
+
+# link_declare: the links' state as declarations (for topo_save)
+link_declare() { declare -p MFP__ADDR MFP__ROUTED; }
+
 # Paths are letters in the scenarios and numbers in the address plan.
 mfp_path_num() {
 	case "$1" in

@@ -137,7 +137,10 @@ topo_health() {
 topo_save() {
 	local file=$1
 	shift
-	declare -p MFP_ID MFP__NS MFP__ADDR MFP__ROUTED MFP__TOPO "$@" |
+	{
+		declare -p MFP_ID MFP__NS MFP__TOPO "$@"
+		link_declare
+	} |
 		sed -e 's/^declare --/declare -g/' -e 't' -e 's/^declare -/declare -g/' >"$file.new"
 	mv "$file.new" "$file"
 }
@@ -150,7 +153,7 @@ topo_describe() {
 	local p out="" via
 	for p in $(topo_paths); do
 		via=""
-		[[ -z "${MFP__ROUTED[$p]:-}" ]] || via=" -> rtr-$p"
+		! link_routed "$p" || via=" -> rtr-$p"
 		out+="${out:+, }path $p cli $(link_ip cli "$p" 4)$via -> srv $(link_ip srv "$p" 4)"
 	done
 	echo "$out; namespaces mfp-$MFP_ID-*; endpoints ${MFP__TOPO[endpoints]}${MFP__TOPO[rate]:+; ${MFP__TOPO[rate]} per path}"
