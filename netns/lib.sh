@@ -97,8 +97,11 @@ MFP__GUARD_PID=""
 MFP__SESSION_FD=""
 MFP__SESSION_PID=""
 MFP__TOOL_PID=""
-# link_path captures every path from the start; the lab sets 0
+# link_path captures every path from the start; topo_up capture=off sets 0
 MFP__AUTO_CAPTURE=1
+# ROLE -> the pid of a sleeper in ROLE's namespace (probe_watch), whose
+# /proc/PID/net probe_counter and link_bytes read without a program
+declare -gA MFP__WATCH=()
 
 # shellcheck source=SCRIPTDIR/lib/mfp.sh
 source "$MFP_TOP/netns/lib/mfp.sh"

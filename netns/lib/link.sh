@@ -236,13 +236,25 @@ link_delay() {
 
 # link_bytes ROLE PATH [rx|tx|both]: bytes through ROLE's path-PATH
 # interface, from the kernel's own interface counters: received, sent, "RX
-# TX", or (no word) both directions together. One process (ip -s), not an
-# "ip netns exec" per counter: in an emulated guest each costs most of a
-# second.
+# TX", or (no word) both directions together. Under emulation every program
+# costs a large part of a second: after probe_watch ROLE none is started
+# (/proc/PID/net/dev of its sleeper), otherwise one (ip -s), not an
+# "ip netns exec" per counter.
 link_bytes() {
-	local role=$1 p=$2 rx tx
-	read -r rx tx <<<"$(ip -n "$(ns_name "$role")" -s link show dev "eth-$p" |
-		awk '$1 == "RX:" { getline; rx = $1 } $1 == "TX:" { getline; tx = $1 } END { print rx, tx }')"
+	local role=$1 p=$2 rx="" tx="" pid=${MFP__WATCH[$1]:-} line f
+	if [[ -n "$pid" ]]; then
+		# "IFACE: rx_bytes 7 more fields tx_bytes ...", the counters sysfs shows
+		while read -r line; do
+			[[ "$line" == "eth-$p:"* ]] || continue
+			read -r -a f <<<"${line#*:}"
+			rx=${f[0]:-} tx=${f[8]:-}
+			break
+		done <"/proc/$pid/net/dev"
+	fi
+	if [[ -z "$rx" || -z "$tx" ]]; then
+		read -r rx tx <<<"$(ip -n "$(ns_name "$role")" -s link show dev "eth-$p" |
+			awk '$1 == "RX:" { getline; rx = $1 } $1 == "TX:" { getline; tx = $1 } END { print rx, tx }')"
+	fi
 	[[ "$rx" =~ ^[0-9]+$ && "$tx" =~ ^[0-9]+$ ]] ||
 		{ echo "link_bytes: no byte counters for eth-$p in $(ns_name "$role")" >&2; return 1; }
 	case "${3:-}" in
