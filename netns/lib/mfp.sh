@@ -91,11 +91,13 @@ mfp_artifacts_dir() { echo "${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}"; }
 # topo_load) and one of them takes down (cleanup_saved_run).
 
 # mfp_attach DIR NAME: a later process carries on the run saved in DIR: its
-# files are there, its id is DIR/id, its log lines say NAME
+# files are there, its id is DIR/id, its log lines say NAME (read, not cat:
+# every lab command attaches, and a program costs under emulation)
 mfp_attach() {
 	MFP_DIR=$1
 	MFP_NAME=$2
-	MFP_ID=$(cat "$1/id" 2>/dev/null || true)
+	MFP_ID=""
+	[[ ! -r "$1/id" ]] || read -r MFP_ID <"$1/id" || true
 }
 
 # mfp_saved_new DIR [ID]: DIR (made, empty, by the caller: the mkdir is its
@@ -123,7 +125,7 @@ mfp_saved_detach() {
 # reaper is still at work: wait for it (at most 30 s)
 mfp_saved_wait() {
 	local pid
-	pid=$(cat "$1/up.pid" 2>/dev/null) || return 0
+	[[ -r "$1/up.pid" ]] && read -r pid <"$1/up.pid" || return 0
 	! kill -0 "$pid" 2>/dev/null || return 0
 	mfp_wait 30 test ! -e "$1/up.pid" || true
 }
