@@ -112,7 +112,7 @@ cleanup_teardown() {
 # everything of it goes, its work dir too
 cleanup_abandon() {
 	local rc=$1 keep base
-	if ((rc != 0 && rc != 130 && rc != 143 && rc != 129)); then
+	if (($(mfp_exit_status "$rc") == 1)); then
 		obs_collect
 		base=$(mfp_artifacts_dir)
 		if mkdir -p "$base" 2>/dev/null && keep=$(mktemp -d "$base/$2.XXXXXX"); then
