@@ -22,7 +22,7 @@ JOBS ?= 1
 REPEAT ?= 1
 SHARDS ?= 1
 
-.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports explore
+.PHONY: all deps build-deps setup check matrix demo bench fuzz deb install clean reports explore bugs-table
 
 all: setup
 	meson compile -C $(BUILD)
@@ -54,6 +54,13 @@ matrix: deps all
 	@$(if $(filter-out host,$(KERNELS)),./ci/deps vm,true)
 	@NETNS_JOBS=$(NETNS_JOBS) KERNELS="$(KERNELS)" SUITE="$(SUITE)" MODULES="$(MODULES)" MFP_TESTS="$(TESTS)" \
 		JOBS="$(JOBS)" REPEAT="$(REPEAT)" SHARDS="$(SHARDS)" ./tests/matrix $(BUILD)
+
+# the bug x kernel table of the docs (doc/bugs-matrix.md), merged from the
+# result files of bug sweeps, each made with its own --out under
+# $(BUILD)/bugs-matrix/ (doc/bugs.md says how): dates and exact packages
+# come from the result files, nothing is typed in
+bugs-table:
+	./tests/matrix --merge --md doc/bugs-matrix.md $(wildcard $(BUILD)/bugs-matrix/*/results/)
 
 # doc/reports/NAME.md for each open kernel bug (tests/open/), from
 # REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS

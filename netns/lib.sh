@@ -11,43 +11,49 @@
 # Public functions (arguments are explicit; options come first, --name=VALUE)
 #   mfp_     init, preflight(_why), finish, skip, not_applicable, fatal, log,
 #            wait, wait_pid, slow, now_ms, since, data, sha, require_tools,
-#            artifacts_dir, attach (a later process carries on a saved run),
-#            in_guest, klog_start (in a netns/vm guest: klog.sh's klog_mark,
-#            klog_check fail a run on the kernel's own warnings)
+#            artifacts_dir, short_dir (/tmp/mfp-<id>: unix socket paths),
+#            in_guest, klog_start (in a netns/vm guest:
+#            klog.sh's klog_mark, klog_check fail a run on the kernel's own
+#            warnings), traps HANDLER, exit_status, new_id; a saved run (one
+#            that outlives its builder, a lab): saved_new, saved_detach,
+#            saved_wait, attach (a later process carries it on), lock, unlock
 #   topo_    check SPEC, up SPEC (a whole topology: paths=1|2 routed
-#            endpoints= server= rate= capture=), get, paths, has, health,
+#            endpoints= server= rate= capture= fault=), get, paths, has, health,
 #            describe, save FILE [VAR...], load FILE
 #   ns_      add, name, exec, sysctl, strays, bg_pid
 #   link_    path PATH [routed], hop A B PATH (a jump host's link), ip,
-#            path_of, up, down, shape, delay, bytes, rx_sum, rx_reached
+#            path_of, up, down, shape, delay, bytes, rx_sum, rx_reached,
+#            routed, declare
 #   ep_      limits, add
-#   sshd_    start [mptcp|tcp|activated] [ROLE], listening
+#   sshd_    start [mptcp|tcp|activated] [ROLE], listening, config DIR
 #   fault_   parse NAME[=ARG][@PATH], names, apply, remove, active,
-#            is_active, summary, hits, rule (a tagged rule), remove_tag,
-#            sysctl; strip_mptcp, drop_syn, ... (the named faults' rules)
+#            is_active, summary, list, hits, rule (a tagged rule), remove_tag,
+#            sysctl; strip_mptcp, drop_syn, ooo_jump, ooo_mark, ... (the
+#            faults' rules)
 #   symptom_ bug, mode, check, check_eq, check_ge, fail, finish, and the
 #            symptom-mode faults (tests/bugs only; source lib/symptom.sh)
 #   ssh_     run, open, push, feed, expect, close, session_pid, argv
-#            (--args= --helper= --relay --tty), config (the same options and
+#            (--args= --helper= --relay --tty --opt=), config (the same options and
 #            --head=TEXT, as an ssh_config file), tool, tool_start, tool_wait
 #            (scp/rsync/git running ssh themselves; --dir=DIR), remote_sha,
-#            helper_rc, helper_err
+#            helper_rc, helper_err, wrapper
 #   helper_  run, start, wait: the helper without ssh (--in= --out= --timeout=)
-#   obs_     nstat, counter, has_counter, delta, listening, mptcp_socks,
-#            subflows, subflow_bytes, subflow_count, subflows_at_least,
+#   obs_     nstat ROLE... LABEL, counter, has_counter, delta, listening,
+#            mptcp_socks, subflows, subflow_bytes, subflow_count, subflows_at_least,
 #            capture, capture_start, capture_wait (several started at once),
 #            captures_start, captures_stop, collect
 #   probe_   sysctl, counter_exists, counter, counter_reached, watch, nft,
 #            qdisc: does this kernel have X, what does a counter say now
 #   report_  mark, since, paths_data, conns_data, faults_data, counters_data,
-#            helper_data, events, moved, size, text, acct_setup, acct_dump
+#            helper_data, events, moved, size, text, captures, acct_setup,
+#            acct_dump
 #   chart_   dir, sample_start, sample_stop, bytes, failover, rate_text
 #   open_    bug, check, check_eq, check_ge, need, need_eq, need_ge,
 #            finish, counter_known (tests/open only; source lib/open.sh)
 #   check    check, check_eq, check_ge, check_grep, check_count, check_delta,
 #            check_ok, check_fail (each takes --note=TEXT first)
 #   cleanup  the one EXIT trap; cleanup_guard (the reaper), cleanup_teardown,
-#            cleanup_abandon, cleanup_ns, cleanup_alive
+#            cleanup_abandon, cleanup_saved_run, cleanup_ns, cleanup_alive
 #
 # Run values (set by the library, read by scenarios): MFP_TOP (the tree),
 # MFP_NAME (the log prefix), MFP_ID (mfp-<id>-<role>), MFP_DIR (the work
@@ -92,8 +98,11 @@ MFP__GUARD_PID=""
 MFP__SESSION_FD=""
 MFP__SESSION_PID=""
 MFP__TOOL_PID=""
-# link_path captures every path from the start; the lab sets 0
+# link_path captures every path from the start; topo_up capture=off sets 0
 MFP__AUTO_CAPTURE=1
+# ROLE -> the pid of a sleeper in ROLE's namespace (probe_watch), whose
+# /proc/PID/net probe_counter and link_bytes read without a program
+declare -gA MFP__WATCH=()
 
 # shellcheck source=SCRIPTDIR/lib/mfp.sh
 source "$MFP_TOP/netns/lib/mfp.sh"

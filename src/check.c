@@ -84,10 +84,10 @@ static unsigned int subflows_possible(const struct mptcp_info_prefix *info)
 
 /* Poll MPTCP_INFO until every subflow the configuration allows is up, or
  * the wait is over; the last answer stays in the report. */
-static void wait_subflows(int fd, struct check_report *r)
+static void wait_subflows(int fd, int64_t wait_ms, struct check_report *r)
 {
 	int64_t start = dial_now_ms();
-	r->wait_limit_ms = CHECK_SUBFLOW_WAIT_MS;
+	r->wait_limit_ms = wait_ms;
 	for (;;) {
 		r->have_info = mptcp_info_of(fd, &r->info) == 0;
 		if (!r->have_info)
@@ -96,7 +96,7 @@ static void wait_subflows(int fd, struct check_report *r)
 		r->subflows = r->info.subflows + 1u;
 		r->waited_ms = dial_now_ms() - start;
 		if (r->subflows >= subflows_possible(&r->info) ||
-		    r->waited_ms >= CHECK_SUBFLOW_WAIT_MS)
+		    r->waited_ms >= wait_ms)
 			break;
 		(void)poll(NULL, 0, 20);
 	}
@@ -153,7 +153,7 @@ enum dial_error check_run(const struct options *opts, struct check_report *r)
 	r->reason = reason_of(opts, &conn, r->status);
 	r->verdict = r->status == MPTCP_STATUS_ACTIVE ? REPORT_MPTCP : REPORT_NOT_MPTCP;
 	if (r->status == MPTCP_STATUS_ACTIVE)
-		wait_subflows(conn.fd, r);
+		wait_subflows(conn.fd, opts->check_wait_ms, r);
 	close(conn.fd);
 	return DIAL_OK;
 }

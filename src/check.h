@@ -7,10 +7,6 @@
 #include "options.h"
 #include "report.h"
 
-/* How long --check waits for further subflows to come up. A join takes one
- * round trip after the handshake; an emulated guest needs more than a host. */
-#define CHECK_SUBFLOW_WAIT_MS 2000
-
 /* Connect as the helper would (same modes, Happy Eyeballs, rescue), fill
  * *report, close. Returns dial()'s error; DIAL_OK whenever a connection
  * came up, MPTCP or not (the verdict is in the report). */

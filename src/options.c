@@ -18,6 +18,7 @@ enum {
 	OPT_RESCUE_DELAY,
 	OPT_CHECK,
 	OPT_FORMAT,
+	OPT_WAIT,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +32,7 @@ static const struct option long_options[] = {
 	{ "no-keepalive", no_argument, NULL, OPT_NO_KEEPALIVE },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "wait", required_argument, NULL, OPT_WAIT },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -64,6 +66,7 @@ bool options_usage(int fd)
 		"      --check              connect, report what the kernel says about the\n"
 		"                           connection (MPTCP or not, subflows), close\n"
 		"      --format=FORMAT      the --check report: text (default) or json\n"
+		"      --wait=SECONDS       how long --check waits for more subflows (default 2)\n"
 		"  -q, --quiet              print errors only\n"
 		"  -v, --verbose            say what happens: addresses, paths, MPTCP status\n"
 		"  -h, --help               show this help\n"
@@ -341,6 +344,7 @@ static void set_defaults(struct options *opts)
 	opts->log_level = LOG_NORMAL;
 	opts->rescue_delay_ms = RESCUE_DELAY_DEFAULT_MS;
 	opts->keepalive = true;
+	opts->check_wait_ms = CHECK_WAIT_DEFAULT_MS;
 }
 
 static const char *family_name(int family)
@@ -401,6 +405,7 @@ static bool check_addresses(struct options *opts, bool v4, bool v6)
 enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 {
 	bool v4 = false, v6 = false, quiet = false, verbose = false, format_given = false;
+	bool wait_given = false;
 	int opt;
 
 	set_defaults(opts);
@@ -443,6 +448,11 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 		case OPT_FORMAT:
 			ok = parse_format(optarg, &format_given, &opts->json);
 			break;
+		case OPT_WAIT:
+			wait_given = true;
+			ok = options_parse_seconds("wait", optarg, 0, CHECK_WAIT_MAX_MS,
+						   &opts->check_wait_ms);
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -467,6 +477,10 @@ enum parse_result options_parse(int argc, char *argv[], struct options *opts)
 		return PARSE_USAGE;
 	if (format_given && !opts->check) {
 		log_error("--format applies to --check only");
+		return PARSE_USAGE;
+	}
+	if (wait_given && !opts->check) {
+		log_error("--wait applies to --check only");
 		return PARSE_USAGE;
 	}
 	if (opts->has_bind && opts->family == AF_UNSPEC)

@@ -22,6 +22,11 @@ enum mptcp_mode {
 #define RESCUE_DELAY_DEFAULT_MS 1500
 #define RESCUE_DELAY_MAX_MS 60000
 #define TIMEOUT_MAX_MS (24LL * 3600 * 1000)
+/* How long --check waits for further subflows to come up (--wait). A join
+ * takes one round trip after the handshake; a long path, or a loaded or
+ * emulated machine, needs more. */
+#define CHECK_WAIT_DEFAULT_MS 2000
+#define CHECK_WAIT_MAX_MS 60000
 
 struct options {
 	char host[NI_MAXHOST];	/* brackets removed */
@@ -39,6 +44,7 @@ struct options {
 	bool keepalive;
 	bool check;		/* --check: report on a connection, hand nothing over */
 	bool json;		/* --format=json (only with --check) */
+	int64_t check_wait_ms;	/* --wait: --check's wait for subflows */
 };
 
 enum parse_result {

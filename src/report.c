@@ -163,9 +163,11 @@ static void write_text(FILE *out, const struct check_report *r)
 	if (!connected(r)) {
 		fprintf(out, "error: %s\n", r->error ? r->error : "no connection");
 	} else {
-		fprintf(out, "connected: %s port %u -> %s port %u over an %s socket in %" PRId64
+		/* "an MPTCP socket", "a TCP socket": the article goes by the sound */
+		fprintf(out, "connected: %s port %u -> %s port %u over %s %s socket in %" PRId64
 			" ms\n", r->local.addr, r->local.port, r->remote.addr, r->remote.port,
-			r->socket_kind, r->connect_ms);
+			strcmp(r->socket_kind, "MPTCP") == 0 ? "an" : "a", r->socket_kind,
+			r->connect_ms);
 		text_status(out, r);
 		if (r->status == MPTCP_STATUS_ACTIVE)
 			text_subflows(out, r);

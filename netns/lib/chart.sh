@@ -108,18 +108,31 @@ chart_bytes() {
 	} | gnuplot 2>"$MFP_DIR/$name.gnuplot.err" || mfp_fatal "gnuplot failed: $(head -n 3 "$MFP_DIR/$name.gnuplot.err")"
 }
 
-# chart_rates NAME OUT TITLE CUT: throughput per path over time; CUT, in
-# seconds since the first sample, marks when path a went down
+# chart_rates [--ylabel=TEXT] [--cut-label=TEXT] [--more=GNUPLOT] NAME OUT
+# TITLE CUT: throughput per path over time; CUT, in seconds since the first
+# sample, marks when path a went down (--cut-label says how); --more adds
+# gnuplot commands (labels, shading)
 chart_rates() {
-	local name=$1 out=$2 title=$3 cut=$4
+	local ylabel="throughput (Mbit/s)" cut_label="path a goes down" more="" name out title cut
+	while [[ "$1" == --* ]]; do
+		case "$1" in
+		--ylabel=*) ylabel=${1#*=} ;;
+		--cut-label=*) cut_label=${1#*=} ;;
+		--more=*) more=${1#*=} ;;
+		*) mfp_fatal "chart_rates: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	name=$1 out=$2 title=$3 cut=$4
 	chart_data "$name"
 	{
 		chart_preamble "$out" "$title"
+		[[ -z "$more" ]] || printf '%s\n' "$more"
 		cat <<-EOF
-			set ylabel "throughput (Mbit/s)"
+			set ylabel "$ylabel"
 			set yrange [0:*]
 			set arrow 1 from $cut, graph 0 to $cut, graph 1 nohead lw 2 lc rgb "black" dt 3
-			set label 1 "path a goes down" at $cut, graph 0.55 offset 0.7,0 left
+			set label 1 "$cut_label" at $cut, graph 0.55 offset 0.7,0 left
 			plot "$MFP_DIR/$name.dat" using 4:5 with lines ls 1 title "path a", \\
 			     "" using 4:6 with lines ls 2 title "path b"
 		EOF

@@ -43,12 +43,14 @@ cleanup_ours() {
 	[[ "$ppid" == "$$" ]]
 }
 
-# every namespace of run ID (the reaper knows only the id)
+# every namespace of run ID (the reaper knows only the id), and its short
+# dir (mfp_short_dir)
 cleanup_namespaces() {
 	local id=$1 ns
 	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^mfp-$id-" || true); do
 		cleanup_ns "$ns"
 	done
+	[[ -z "$id" || ! -d "/tmp/mfp-$id" ]] || rm -rf "/tmp/mfp-$id"
 }
 
 # meson sends SIGTERM to the process group on timeout and SIGKILL half a
@@ -110,7 +112,7 @@ cleanup_teardown() {
 # everything of it goes, its work dir too
 cleanup_abandon() {
 	local rc=$1 keep base
-	if ((rc != 0 && rc != 130 && rc != 143 && rc != 129)); then
+	if (($(mfp_exit_status "$rc") == 1)); then
 		obs_collect
 		base=$(mfp_artifacts_dir)
 		if mkdir -p "$base" 2>/dev/null && keep=$(mktemp -d "$base/$2.XXXXXX"); then

@@ -11,7 +11,7 @@
 fault_table() {
 	local p=$1 ns
 	ns=$(ns_name "rtr$p")
-	[[ -n "${MFP__ROUTED[$p]:-}" ]] || mfp_fatal "path $p has no router: use link_path $p routed"
+	link_routed "$p" || mfp_fatal "path $p has no router: use link_path $p routed"
 	if ! ip netns exec "$ns" nft list table inet mfp >/dev/null 2>&1; then
 		ip netns exec "$ns" nft -f - <<-'EOF'
 			table inet mfp {
@@ -224,6 +224,17 @@ fault_summary() {
 	echo "${out:-none}"
 }
 
+# fault_list: the active faults, a line each, with the packets their rules
+# matched ("? (root)" for an ordinary user), or "  none"
+fault_list() {
+	local name p arg
+	[[ -n "$(fault_active)" ]] || echo "  none"
+	while read -r name p arg; do
+		[[ -z "$name" ]] || printf '  %-20s path %s  %s packets matched\n' "$name${arg:+=$arg}" "$p" \
+			"$( ((EUID == 0)) && fault_hits "$p" "$name" || echo "? (root)")"
+	done <<<"$(fault_active)"
+}
+
 fault_sysctl() { ns_sysctl "$@"; }
 
 # --- move-dsn: an MPTCP-level hole (issue 18, finding c) --------------------
@@ -240,6 +251,7 @@ fault_sysctl() { ns_sysctl "$@"; }
 # 36..43, DSN at 44..51: DSN bit B is header bit 415 - B. The client should
 # send one segment per skb (gso_max_segs 1), or the moved packet is often the
 # middle of a mapping and taken as corrupt instead.
+MFP__DSS_MAPPING=("@th,256,8" 30 "@th,272,4" 2 "@th,280,8" 0x0f)
 fault_move_dsn() {
 	local p=$1 bytes=${2:-1048576} keep=${3:-40} bit=0
 	if [[ ! "$bytes" =~ ^[1-9][0-9]{0,12}$ ]] || (((bytes & (bytes - 1)) != 0)); then
@@ -248,7 +260,7 @@ fault_move_dsn() {
 	while (((1 << bit) < bytes)); do bit=$((bit + 1)); done
 	((bit >= 12 && bit <= 40)) || mfp_fatal "move-dsn: BYTES must be 4096 to 2^40, not $bytes"
 	fault_rule "$p" move-dsn ct direction original ct original packets '>' "$keep" ct mark 0 \
-		'@th,256,8' 30 '@th,272,4' 2 '@th,280,8' 0x0f "@th,$((415 - bit)),1" 0 counter \
+		"${MFP__DSS_MAPPING[@]}" "@th,$((415 - bit)),1" 0 counter \
 		"@th,$((415 - bit)),1" set 1 ct mark set 1
 	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
 }
@@ -261,4 +273,29 @@ fault_strip_after_move() {
 	ip netns exec "$(ns_name "rtr$1")" nft insert rule inet mfp forward_faults \
 		ct direction original ct mark 1 tcp option mptcp exists counter reset tcp option mptcp \
 		comment '"mfp:strip-after-move"'
+}
+
+# fault_ooo_jump PATH LOW KEEP: data out of order, inside the window. The
+# first client packet after KEEP (conntrack's count) that carries a mapping
+# of its own (the DSS layout above) gets its DSN moved 2^(LOW + k) ahead, for
+# the lowest clear bit LOW + k among DSN bits LOW..LOW+3, and marks its
+# connection (ct mark 1): one packet per connection, whichever rule takes it.
+fault_ooo_jump() {
+	local p=$1 low=$2 keep=$3 k j ones
+	for k in 3 2 1 0; do
+		ones=()
+		for ((j = 0; j < k; j++)); do ones+=("@th,$((415 - low - j)),1" 1); done
+		fault_rule "$p" ooo-mangle ct direction original ct original packets '>' "$keep" ct mark 0 \
+			"${MFP__DSS_MAPPING[@]}" "${ones[@]}" "@th,$((415 - low - k)),1" 0 counter \
+			"@th,$((415 - low - k)),1" set 1 ct mark set 1
+	done
+	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
+}
+
+# fault_ooo_mark PATH KEEP: the same packet's connection marked, nothing
+# moved (symptom mode's stand-in for fault_ooo_jump)
+fault_ooo_mark() {
+	fault_rule "$1" ooo-mark ct direction original ct original packets '>' "$2" ct mark 0 \
+		"${MFP__DSS_MAPPING[@]}" counter ct mark set 1
+	fault_sysctl "rtr$1" net.netfilter.nf_conntrack_acct=1
 }

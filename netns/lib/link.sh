@@ -35,6 +35,12 @@
 declare -gA MFP__ADDR=()   # [role,path,family] -> address without prefix length
 declare -gA MFP__ROUTED=() # [path] -> 1 when the path goes through a router
 
+# link_routed PATH: the path goes through a router namespace
+link_routed() { [[ -n "${MFP__ROUTED[$1]:-}" ]]; }
+
+# link_declare: the links' state as declarations (for topo_save)
+link_declare() { declare -p MFP__ADDR MFP__ROUTED; }
+
 # Paths are letters in the scenarios and numbers in the address plan.
 mfp_path_num() {
 	case "$1" in
@@ -228,15 +234,33 @@ link_delay() {
 	fi
 }
 
-# bytes through ROLE's path-p interface, both directions, from the kernel's
-# own interface counters
+# link_bytes ROLE PATH [rx|tx|both]: bytes through ROLE's path-PATH
+# interface, from the kernel's own interface counters: received, sent, "RX
+# TX", or (no word) both directions together. Under emulation every program
+# costs a large part of a second: after probe_watch ROLE none is started
+# (/proc/PID/net/dev of its sleeper), otherwise one (ip -s), not an
+# "ip netns exec" per counter.
 link_bytes() {
-	local role=$1 p=$2 dir=${3:-} rx tx
-	rx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/rx_bytes")
-	tx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/tx_bytes")
-	case "$dir" in
+	local role=$1 p=$2 rx="" tx="" pid=${MFP__WATCH[$1]:-} line f
+	if [[ -n "$pid" ]]; then
+		# "IFACE: rx_bytes 7 more fields tx_bytes ...", the counters sysfs shows
+		while read -r line; do
+			[[ "$line" == "eth-$p:"* ]] || continue
+			read -r -a f <<<"${line#*:}"
+			rx=${f[0]:-} tx=${f[8]:-}
+			break
+		done <"/proc/$pid/net/dev"
+	fi
+	if [[ -z "$rx" || -z "$tx" ]]; then
+		read -r rx tx <<<"$(ip -n "$(ns_name "$role")" -s link show dev "eth-$p" |
+			awk '$1 == "RX:" { getline; rx = $1 } $1 == "TX:" { getline; tx = $1 } END { print rx, tx }')"
+	fi
+	[[ "$rx" =~ ^[0-9]+$ && "$tx" =~ ^[0-9]+$ ]] ||
+		{ echo "link_bytes: no byte counters for eth-$p in $(ns_name "$role")" >&2; return 1; }
+	case "${3:-}" in
 	rx) echo "$rx" ;;
 	tx) echo "$tx" ;;
+	both) echo "$rx $tx" ;;
 	*) echo $((rx + tx)) ;;
 	esac
 }

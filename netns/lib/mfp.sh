@@ -86,16 +86,72 @@ mfp_unlock() { rm -rf "$1/lock"; }
 # where failures keep their artifacts (MFP_ARTIFACTS)
 mfp_artifacts_dir() { echo "${MFP_ARTIFACTS:-$MFP_TOP/build/netns-artifacts}"; }
 
-# mfp_attach DIR NAME: a later process carries on a run that an earlier one
-# built and saved (topo_save) in DIR: its files are there, its log lines
-# say NAME
+# mfp_short_dir: /tmp/mfp-<id>, made on first use (root only), for what must
+# have a short path: a unix socket's path has 108 bytes, and the work dir,
+# under the artifacts, may take most of them (ssh's ControlPath with %C
+# needs 44 and 17 more while it makes the socket). Removed with the run's
+# namespaces, by the trap or by the reaper.
+mfp_short_dir() {
+	local d="/tmp/mfp-$MFP_ID"
+	[[ -d "$d" ]] || mkdir -m 0700 "$d"
+	echo "$d"
+}
+
+# A saved run outlives the process that built it (a lab): it lives in a
+# directory of its own, which later processes carry on (mfp_attach, then
+# topo_load) and one of them takes down (cleanup_saved_run).
+
+# mfp_attach DIR NAME: a later process carries on the run saved in DIR: its
+# files are there, its id is DIR/id, its log lines say NAME (read, not cat:
+# every lab command attaches, and a program costs under emulation)
 mfp_attach() {
 	MFP_DIR=$1
 	MFP_NAME=$2
+	MFP_ID=""
+	[[ ! -r "$1/id" ]] || read -r MFP_ID <"$1/id" || true
+}
+
+# mfp_saved_new DIR [ID]: DIR (made, empty, by the caller: the mkdir is its
+# claim on the name) becomes a saved run with id ID (or a fresh one), guarded
+# by a reaper until mfp_saved_detach: a builder that is killed leaves nothing
+mfp_saved_new() {
+	MFP_DIR=$1
+	MFP_ID=${2:-}
+	[[ -n "$MFP_ID" ]] || mfp_new_id
+	echo "$MFP_ID" >"$1/id"
+	echo "$$" >"$1/up.pid"
+	cleanup_guard "$1"
+}
+
+# mfp_saved_detach: the saved run is built and now outlives this process:
+# no reaper, no traps
+mfp_saved_detach() {
+	cleanup_guard_off
+	rm -f "$MFP_DIR/up.pid"
+	trap - EXIT INT TERM HUP ERR
+	set +E
+}
+
+# mfp_saved_wait DIR: the builder of DIR was killed a moment ago and its
+# reaper is still at work: wait for it (at most 30 s)
+mfp_saved_wait() {
+	local pid
+	[[ -r "$1/up.pid" ]] && read -r pid <"$1/up.pid" || return 0
+	! kill -0 "$pid" 2>/dev/null || return 0
+	mfp_wait 30 test ! -e "$1/up.pid" || true
 }
 
 # a fresh random id: the namespaces are mfp-<id>-<role>
 mfp_new_id() { MFP_ID=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n'); }
+
+# mfp_exit_status STATUS: what a run that stopped with STATUS exits with:
+# 0, a signal's own (129 SIGHUP, 130 SIGINT, 143 SIGTERM), otherwise 1
+mfp_exit_status() {
+	case "$1" in
+	0 | 129 | 130 | 143) echo "$1" ;;
+	*) echo 1 ;;
+	esac
+}
 
 # mfp_traps HANDLER: HANDLER is the one EXIT trap; the signals exit through
 # it, so that it does the work exactly once

@@ -5,13 +5,15 @@
 # namespace, MPTCP sockets and subflows from ss, the path manager's events,
 # tcpdump per path, and the state collected into the artifacts on failure.
 
-# obs_nstat ROLE LABEL: a snapshot of the namespace's counters. -a ignores
-# and -s leaves alone nstat's history file, which is per user and shared by
-# every process; NSTAT_HISTORY points it at our dir all the same.
+# obs_nstat ROLE... LABEL: a snapshot of each namespace's counters. -a
+# ignores and -s leaves alone nstat's history file, which is per user and
+# shared by every process; NSTAT_HISTORY points it at our dir all the same.
 obs_nstat() {
-	local role=$1 label=$2
-	NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ns_exec "$role" nstat -asz \
-		>"$MFP_DIR/nstat.$role.$label"
+	local label=${!#} role
+	for role in "${@:1:$#-1}"; do
+		NSTAT_HISTORY="$MFP_DIR/nstat.$role.hist" ns_exec "$role" nstat -asz \
+			>"$MFP_DIR/nstat.$role.$label"
+	done
 }
 
 # obs_counter ROLE LABEL NAME: one counter from a snapshot
@@ -129,11 +131,20 @@ obs_capture_wait_try() {
 }
 
 # obs_captures_start DIR LIST: both sides of every path of the topology
-# captured into DIR; LIST (a file) gets DIR, then "ROLE PATH PID" a line,
+# captured into DIR (made if need be); LIST (a file) gets DIR's absolute
+# path, then "ROLE PATH PID" a line,
 # once all of them capture. A tcpdump that cannot start stops those
-# started before it; its words are printed and the status is 1.
+# started before it; its words are printed and the status is 1, as when DIR
+# holds pcaps already.
 obs_captures_start() {
 	local dir=$1 list=$2 p role started=()
+	mkdir -p "$dir" 2>/dev/null || { echo "cannot make $dir"; return 1; }
+	dir=$(cd "$dir" && pwd)
+	for p in $(topo_paths); do
+		for role in cli srv; do
+			[[ ! -f "$dir/$role-$p.pcap" ]] || { echo "$dir already holds pcaps"; return 1; }
+		done
+	done
 	for p in $(topo_paths); do
 		for role in cli srv; do
 			if ! obs_capture_try "$role" "$p" "$dir"; then

@@ -34,10 +34,10 @@ probe_qdisc() {
 	ns_exec "$role" tc qdisc del dev lo root >/dev/null 2>&1 || true
 }
 
-# probe_watch ROLE: later probe_counter calls for ROLE read its counters
-# without a fork (through a sleeper's /proc/PID/net): on an emulated guest
-# every "ip netns exec" costs a large part of a second
-declare -gA MFP__WATCH=()
+# probe_watch ROLE: later probe_counter (and link_bytes) calls for ROLE read
+# its counters without a fork (through a sleeper's /proc/PID/net, in
+# MFP__WATCH): on an emulated guest every "ip netns exec" costs a large part
+# of a second
 probe_watch() {
 	local pid
 	ip netns exec "$(ns_name "$1")" sleep 100000 </dev/null >/dev/null 2>&1 &

@@ -38,38 +38,41 @@ report_acct_setup() {
 }
 
 # report_acct_dump: "PATH DIR CLIENT:PORT SERVER:PORT PACKETS BYTES" for
-# every connection the routers counted (DIR: up is client to server)
+# every connection the routers counted (DIR: up is client to server). One
+# listing of the table per router, its four sets in order: in an emulated
+# guest every "ip netns exec" costs most of a second.
 report_acct_dump() {
-	local p set
+	local p
 	[[ "$(topo_get routed)" == 1 ]] || return 0
 	for p in $(topo_paths); do
-		for set in up4 down4 up6 down6; do
-			ns_exec "rtr$p" nft list set inet mfpacct "$set" 2>/dev/null |
-				awk -v p="$p" -v d="${set%[46]}" -v six="${set: -1}" '
-					BEGIN { RS = "[ \t\n,{}]+" }
-					{ t[++n] = $0 }
-					END {
-						for (i = 8; i + 4 <= n; i++) {
-							if (t[i] != "counter" || t[i + 1] != "packets") continue
-							if (six == 6) { s = "[" t[i - 7] "]"; c = "[" t[i - 3] "]" }
-							else { s = t[i - 7]; c = t[i - 3] }
-							print p, d, s ":" t[i - 5], c ":" t[i - 1], t[i + 2], t[i + 4]
-						}
-					}'
-		done
+		ns_exec "rtr$p" nft list table inet mfpacct 2>/dev/null |
+			awk -v p="$p" '
+				BEGIN { RS = "[ \t\n,{}]+" }
+				# each word, and the set (up4, down6, ...) it stands in
+				{ t[++n] = $0; set[n] = (n > 1 && t[n - 1] == "set") ? $0 : set[n - 1] }
+				END {
+					for (i = 8; i + 4 <= n; i++) {
+						if (t[i] != "counter" || t[i + 1] != "packets") continue
+						d = substr(set[i], 1, length(set[i]) - 1)
+						if (set[i] ~ /6$/) { s = "[" t[i - 7] "]"; c = "[" t[i - 3] "]" }
+						else { s = t[i - 7]; c = t[i - 3] }
+						print p, d, s ":" t[i - 5], c ":" t[i - 1], t[i + 2], t[i + 4]
+					}
+				}'
 	done
 }
 
 # report_mark: the moment the next report counts from
 report_mark() {
-	local role p name arg
+	local role p name arg rx tx
 	for role in cli srv; do
 		obs_nstat "$role" mark
 		wc -l <"$MFP_DIR/monitor.$role" >"$MFP_DIR/monitor.$role.mark" 2>/dev/null ||
 			echo 0 >"$MFP_DIR/monitor.$role.mark"
 	done
 	for p in $(topo_paths); do
-		echo "$p $(link_bytes cli "$p" tx) $(link_bytes cli "$p" rx)"
+		read -r rx tx <<<"$(link_bytes cli "$p" both)"
+		echo "$p $tx $rx"
 	done >"$MFP_DIR/bytes.mark"
 	report_acct_dump >"$MFP_DIR/acct.mark"
 	mfp_now_ms >"$MFP_DIR/time.mark"
@@ -87,8 +90,7 @@ report_paths_data() {
 	local p tx rx tx0 rx0
 	for p in $(topo_paths); do
 		read -r tx0 rx0 <<<"$(awk -v p="$p" '$1 == p { print $2, $3 }' "$MFP_DIR/bytes.mark")"
-		tx=$(link_bytes cli "$p" tx)
-		rx=$(link_bytes cli "$p" rx)
+		read -r rx tx <<<"$(link_bytes cli "$p" both)"
 		echo "$p $(link_ip cli "$p" 4) $(link_ip srv "$p" 4) $((tx - ${tx0:-0})) $((rx - ${rx0:-0}))"
 	done
 }
@@ -194,15 +196,51 @@ report_events() {
 	tail -n +$((from + 1)) "$MFP_DIR/monitor.$1"
 }
 
+# report_captures LIST: the pcaps of a capture (obs_captures_start's LIST)
+# and the packets in each
+report_captures() {
+	local dir role p
+	dir=$(head -n1 "$1")
+	echo "pcaps in $dir (read with: tcpdump -nr FILE):"
+	while read -r role p _; do
+		printf '  %-10s path %s, %s side of the router: %s packets\n' "$role-$p.pcap" "$p" \
+			"$([[ "$role" == cli ]] && echo client || echo server)" "$(tcpdump -nr "$dir/$role-$p.pcap" 2>/dev/null | wc -l)"
+	done <<<"$(tail -n +2 "$1")"
+}
+
+# report_paths_text addr|iface: report_paths_data's lines (stdin) in words,
+# each path named by its addresses or by the client's interface
+report_paths_text() {
+	local p c s up_b down_b
+	while read -r p c s up_b down_b; do
+		[[ -n "$p" ]] || continue
+		if [[ "$1" == iface ]]; then printf '  path %s  eth-%s' "$p" "$p"; else printf '  path %s  %s -> %s' "$p" "$c" "$s"; fi
+		echo "  out $(report_size "$up_b"), in $(report_size "$down_b")"
+	done
+}
+
+# report_subflows_text path|nopath: obs_subflow_bytes lines (stdin) in
+# words, with or without the path each subflow took
+report_subflows_text() {
+	local c s up_b down_b
+	while read -r c s up_b down_b; do
+		[[ -n "$c" ]] || continue
+		if [[ "$1" == path ]]; then
+			printf '  path %s  %-24s -> %-18s' "$(link_path_of cli "${c%:*}")" "$c" "$s"
+		else
+			printf '  %-22s -> %-18s' "$c" "$s"
+		fi
+		echo " sent $(report_size "$up_b"), received $(report_size "$down_b")"
+	done
+}
+
 # report_text TITLE: all of the above since the mark, in words; then a new
 # mark
 report_text() {
 	local p c s kind up_p up_b down_p down_b name hits total n tag rc role out
 	echo "== $1, the last $(report_since) s =="
 	echo "paths (client interface, bytes on the wire):"
-	while read -r p c s up_b down_b; do
-		printf '  path %s  %s -> %s  out %s, in %s\n' "$p" "$c" "$s" "$(report_size "$up_b")" "$(report_size "$down_b")"
-	done <<<"$(report_paths_data)"
+	report_paths_text addr <<<"$(report_paths_data)"
 	echo "TCP connections per path (subflows; counted in the routers, after the faults):"
 	out=$(report_conns_data)
 	[[ -n "$out" ]] || echo "  none"
@@ -213,9 +251,7 @@ report_text() {
 	echo "subflows open now (client, from the kernel's tcp_info):"
 	out=$(obs_subflow_bytes cli 2>/dev/null) || out=""
 	[[ -n "$out" ]] || echo "  none"
-	while read -r c s up_b down_b; do
-		[[ -z "$c" ]] || printf '  %-22s -> %-18s sent %s, received %s\n' "$c" "$s" "$(report_size "$up_b")" "$(report_size "$down_b")"
-	done <<<"$out"
+	report_subflows_text nopath <<<"$out"
 	echo "faults:"
 	out=$(report_faults_data)
 	[[ -n "$out" ]] || echo "  none"

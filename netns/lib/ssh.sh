@@ -56,11 +56,14 @@ ssh_key() {
 #                          relays
 #   --tty                  no -T: the harness's ssh never wants a terminal,
 #                          a person at the lab may
+#   --opt=WORD             an ssh option word of the caller's (repeated),
+#                          before the harness's: ssh keeps the first value
 ssh_argv() {
-	local hargs="" helper=$MPTCP_FDPASS fdpass=yes tty=(-T) tag host wrap
+	local hargs="" helper=$MPTCP_FDPASS fdpass=yes tty=(-T) opts=() tag host wrap
 	while [[ "$1" == --* ]]; do
 		case "$1" in
 		--args=*) hargs=${1#--args=} ;;
+		--opt=*) opts+=("${1#--opt=}") ;;
 		--helper=*) helper=${1#--helper=} ;;
 		--relay) fdpass=no ;;
 		--tty) tty=() ;;
@@ -77,7 +80,7 @@ ssh_argv() {
 	# IPQoS none: ssh would set IPV6_TCLASS/IP_TOS on the passed socket; that
 	# is a TCP-level option the MPTCP socket may refuse (see
 	# tests/netns/mptcp-two-paths-v6), and it is not what we are testing.
-	SSH_ARGV=(ssh -F none "${tty[@]}"
+	SSH_ARGV=(ssh "${opts[@]}" -F none "${tty[@]}"
 		-i "$MFP_DIR/client_ed25519"
 		-o IdentitiesOnly=yes -o BatchMode=yes
 		-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null

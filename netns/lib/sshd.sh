@@ -29,29 +29,7 @@ sshd_start() {
 	ssh-keygen -q -t ed25519 -N '' -C mfp-host -f "$dir/host_ed25519"
 	ssh_key
 	cp "$MFP_DIR/client_ed25519.pub" "$dir/authorized_keys"
-	cat >"$dir/sshd_config" <<-EOF
-		Port 22
-		ListenAddress 0.0.0.0
-		ListenAddress ::
-		HostKey $dir/host_ed25519
-		AuthorizedKeysFile $dir/authorized_keys
-		PidFile none
-		PermitRootLogin prohibit-password
-		PubkeyAuthentication yes
-		PasswordAuthentication no
-		KbdInteractiveAuthentication no
-		UsePAM no
-		StrictModes no
-		UseDNS no
-		PrintMotd no
-		PrintLastLog no
-		X11Forwarding no
-		AcceptEnv none
-		LogLevel VERBOSE
-		# scp (SFTP since OpenSSH 9.0) and sftp need it; in-process, so
-		# no path to an sftp-server binary that differs between releases
-		Subsystem sftp internal-sftp
-	EOF
+	sshd_config "$dir"
 	case "$mode" in
 	mptcp)
 		# mptcpize turns sshd's TCP sockets into MPTCP ones (LD_PRELOAD)
@@ -79,6 +57,34 @@ sshd_start() {
 		kill -0 "$pid" 2>/dev/null || mfp_fatal "sshd exited (see $log)"
 		mfp_fatal "sshd not listening after 10 s"
 	fi
+}
+
+# sshd_config DIR: DIR/sshd_config, for the host key and authorized keys in
+# DIR: keys only, root allowed, no PAM, verbose logs, in-process SFTP
+sshd_config() {
+	cat >"$1/sshd_config" <<-EOF
+		Port 22
+		ListenAddress 0.0.0.0
+		ListenAddress ::
+		HostKey $1/host_ed25519
+		AuthorizedKeysFile $1/authorized_keys
+		PidFile none
+		PermitRootLogin prohibit-password
+		PubkeyAuthentication yes
+		PasswordAuthentication no
+		KbdInteractiveAuthentication no
+		UsePAM no
+		StrictModes no
+		UseDNS no
+		PrintMotd no
+		PrintLastLog no
+		X11Forwarding no
+		AcceptEnv none
+		LogLevel VERBOSE
+		# scp (SFTP since OpenSSH 9.0) and sftp need it; in-process, so
+		# no path to an sftp-server binary that differs between releases
+		Subsystem sftp internal-sftp
+	EOF
 }
 
 # ready when the kernel shows the listener, for both families; with mptcp the

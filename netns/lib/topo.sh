@@ -14,12 +14,16 @@
 #   rate=RATE        tbf on both ends of every path (e.g. 100mbit)
 #   capture=on|off   pcaps of every path from the start, as a scenario has
 #                    them (default on; the lab captures when told to)
+#   fault=NAME[=ARG][@PATH]   a named fault (fault_parse), once it is built
+#                    (repeated for more)
 
 declare -gA MFP__TOPO=()
 
-# topo_check SPEC...: the spec is valid; otherwise the reason, status 1
+# topo_check SPEC...: the spec is valid; otherwise the reason, status 1 ("KEY:
+# why", or a word of a KEY), or status 2 for a fault that fault_parse refuses
+# (its own words)
 topo_check() {
-	local w paths=2 endpoints=""
+	local w paths=2 endpoints="" faults=() p
 	for w in "$@"; do
 		case "$w" in
 		paths=1 | paths=2) paths=${w#*=} ;;
@@ -32,6 +36,7 @@ topo_check() {
 			[[ "${w#*=}" =~ ^[0-9]+(\.[0-9]+)?[kKmMgG]?(bit|bps)$ ]] ||
 				{ echo "rate: a tc rate such as 100mbit, not '${w#*=}'"; return 1; }
 			;;
+		fault=*) faults+=("${w#fault=}") ;;
 		*) echo "topology: unknown word '$w'"; return 1 ;;
 		esac
 	done
@@ -39,14 +44,23 @@ topo_check() {
 		echo "endpoints $endpoints needs 2 paths"
 		return 1
 	fi
+	for w in "${faults[@]}"; do
+		w=$(fault_parse "$w") || { echo "$w"; return 2; }
+		read -r _ p _ <<<"$w"
+		[[ "$p" == a || "$paths" == 2 ]] || { echo "fault: no path $p with --paths $paths"; return 1; }
+	done
 }
 
 topo_up() {
-	local why w p
+	local why w p name arg faults=()
 	why=$(topo_check "$@") || mfp_fatal "$why"
-	MFP__TOPO=([paths]=2 [routed]=0 [server]=mptcp [endpoints]="" [rate]="")
+	MFP__TOPO=([paths]=2 [routed]=0 [server]=mptcp [endpoints]="" [rate]="" [since]="$(mfp_now_ms)")
 	for w in "$@"; do
-		if [[ "$w" == routed ]]; then MFP__TOPO[routed]=1; else MFP__TOPO[${w%%=*}]=${w#*=}; fi
+		case "$w" in
+		routed) MFP__TOPO[routed]=1 ;;
+		fault=*) faults+=("$(fault_parse "${w#fault=}")") ;;
+		*) MFP__TOPO[${w%%=*}]=${w#*=} ;;
+		esac
 	done
 	# shellcheck disable=SC2034 # read by link_capture (link.sh)
 	[[ "${MFP__TOPO[capture]:-on}" == on ]] || MFP__AUTO_CAPTURE=0
@@ -65,6 +79,10 @@ topo_up() {
 	done
 	topo_endpoints "${MFP__TOPO[endpoints]}"
 	[[ "${MFP__TOPO[server]}" == none ]] || sshd_start "${MFP__TOPO[server]}"
+	for w in "${faults[@]}"; do
+		read -r name p arg <<<"$w"
+		fault_apply "$name" "$p" "$arg"
+	done
 }
 
 topo_endpoints() {
@@ -82,7 +100,8 @@ topo_endpoints() {
 	esac
 }
 
-# topo_get KEY: paths, routed, server, endpoints or rate of the topology
+# topo_get KEY: paths, routed, server, endpoints or rate of the topology, or
+# since: when topo_up began (mfp_now_ms)
 topo_get() { echo "${MFP__TOPO[$1]:-}"; }
 
 # the path letters of the topology
@@ -118,7 +137,10 @@ topo_health() {
 topo_save() {
 	local file=$1
 	shift
-	declare -p MFP_ID MFP__NS MFP__ADDR MFP__ROUTED MFP__TOPO "$@" |
+	{
+		declare -p MFP_ID MFP__NS MFP__TOPO "$@"
+		link_declare
+	} |
 		sed -e 's/^declare --/declare -g/' -e 't' -e 's/^declare -/declare -g/' >"$file.new"
 	mv "$file.new" "$file"
 }
@@ -131,7 +153,7 @@ topo_describe() {
 	local p out="" via
 	for p in $(topo_paths); do
 		via=""
-		[[ -z "${MFP__ROUTED[$p]:-}" ]] || via=" -> rtr-$p"
+		! link_routed "$p" || via=" -> rtr-$p"
 		out+="${out:+, }path $p cli $(link_ip cli "$p" 4)$via -> srv $(link_ip srv "$p" 4)"
 	done
 	echo "$out; namespaces mfp-$MFP_ID-*; endpoints ${MFP__TOPO[endpoints]}${MFP__TOPO[rate]:+; ${MFP__TOPO[rate]} per path}"

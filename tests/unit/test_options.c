@@ -62,6 +62,11 @@ ParameterizedTestParameters(options, rejects_bad_input)
 		{ { "mfp", "--check", "--format=xml", "host", "22" }, 5 },
 		{ { "mfp", "--check", "--format=", "host", "22" }, 5 },
 		{ { "mfp", "--check", "--format" }, 3 },
+		{ { "mfp", "--wait=5", "host", "22" }, 4 },	/* without --check */
+		{ { "mfp", "--check", "--wait=61", "host", "22" }, 5 },	/* beyond a minute */
+		{ { "mfp", "--check", "--wait=-1", "host", "22" }, 5 },
+		{ { "mfp", "--check", "--wait=soon", "host", "22" }, 5 },
+		{ { "mfp", "--check", "--wait" }, 3 },
 	};
 	return cr_make_param_array(struct bad_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
@@ -113,6 +118,24 @@ Test(options, check_and_its_format)
 			       NULL };
 	cr_assert_eq(parse(&o, ARGC(back), back), PARSE_RUN);
 	cr_expect(!o.json, "the last --format wins");
+}
+
+Test(options, check_and_its_wait)
+{
+	struct options o;
+	const char *plain[] = { "mfp", "--check", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(plain), plain), PARSE_RUN);
+	cr_expect_eq(o.check_wait_ms, CHECK_WAIT_DEFAULT_MS);
+	cr_expect_eq(o.check_wait_ms, 2000, "the man page says 2 seconds");
+	const char *longer[] = { "mfp", "--check", "--wait=20", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(longer), longer), PARSE_RUN);
+	cr_expect_eq(o.check_wait_ms, 20000);
+	const char *none[] = { "mfp", "--wait", "0", "--check", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(none), none), PARSE_RUN);
+	cr_expect_eq(o.check_wait_ms, 0, "0: report the subflows there are at once");
+	const char *most[] = { "mfp", "--check", "--wait=0.25", "--wait=60", "host", "22", NULL };
+	cr_assert_eq(parse(&o, ARGC(most), most), PARSE_RUN);
+	cr_expect_eq(o.check_wait_ms, 60000, "the last --wait wins, up to a minute");
 }
 
 Test(options, service_name_port)

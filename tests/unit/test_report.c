@@ -175,6 +175,24 @@ Test(report, fallback_says_why_and_nothing_of_subflows)
 	free(json);
 }
 
+Test(report, a_plain_tcp_socket_is_a_tcp_socket)
+{
+	struct check_report r;
+	mptcp_report(&r);
+	r.verdict = REPORT_NOT_MPTCP;
+	r.exit_code = 76;
+	r.socket_kind = "TCP";
+	r.status = MPTCP_STATUS_TCP;
+	r.reason = "MPTCP SYNs went unanswered";
+	char *text = format(&r, REPORT_TEXT);
+	cr_expect(strstr(text, "port 22 over a TCP socket in 3 ms\n"), "%s", text);
+	free(text);
+	char *json = format(&r, REPORT_JSON);
+	cr_expect(strstr(json, "\"socket\": \"TCP\""), "%s", json);
+	cr_expect(strstr(json, "\"status\": \"tcp\""), "%s", json);
+	free(json);
+}
+
 Test(report, no_connection)
 {
 	struct check_report r;
