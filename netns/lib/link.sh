@@ -229,11 +229,25 @@ link_delay() {
 }
 
 # bytes through ROLE's path-p interface, both directions, from the kernel's
-# own interface counters
+# own interface counters; after probe_watch ROLE without starting a program
+# (what a scenario that polls them wants: four programs a poll, each a large
+# part of a second under emulation, took the CPU from the transfer watched)
 link_bytes() {
-	local role=$1 p=$2 dir=${3:-} rx tx
-	rx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/rx_bytes")
-	tx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/tx_bytes")
+	local role=$1 p=$2 dir=${3:-} rx="" tx="" pid=${MFP__WATCH[$1]:-} line f
+	if [[ -n "$pid" ]]; then
+		# /proc/PID/net/dev: "IFACE: rx_bytes 7 more fields tx_bytes ...",
+		# the counters sysfs shows
+		while read -r line; do
+			[[ "$line" == "eth-$p:"* ]] || continue
+			read -r -a f <<<"${line#*:}"
+			rx=${f[0]:-} tx=${f[8]:-}
+			break
+		done <"/proc/$pid/net/dev"
+	fi
+	if [[ -z "$rx" || -z "$tx" ]]; then
+		rx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/rx_bytes")
+		tx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/tx_bytes")
+	fi
 	case "$dir" in
 	rx) echo "$rx" ;;
 	tx) echo "$tx" ;;
