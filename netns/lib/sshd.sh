@@ -47,6 +47,13 @@ sshd_start() {
 		PrintLastLog no
 		X11Forwarding no
 		AcceptEnv none
+		# A command over ssh runs in root's shell, and bash reads
+		# root's ~/.bashrc for it when it is the first shell (SHLVL):
+		# that is the machine's, not the scenario's, and here it
+		# started 67 programs (pyenv) per session, a large part of a
+		# second each in an emulated guest. A terminal's login shell
+		# still reads it.
+		SetEnv SHLVL=1
 		LogLevel VERBOSE
 		# scp (SFTP since OpenSSH 9.0) and sftp need it; in-process, so
 		# no path to an sftp-server binary that differs between releases
