@@ -293,8 +293,9 @@ link_bytes() {
 		done <"/proc/$pid/net/dev"
 	fi
 	if [[ -z "$rx" || -z "$tx" ]]; then
-		rx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/rx_bytes")
-		tx=$(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/tx_bytes")
+		# both counters from one cat
+		{ read -r rx && read -r tx; } < <(ns_exec "$role" cat "/sys/class/net/eth-$p/statistics/rx_bytes" \
+			"/sys/class/net/eth-$p/statistics/tx_bytes")
 	fi
 	case "$dir" in
 	rx) echo "$rx" ;;
