@@ -79,7 +79,11 @@
 #   the lab's own: MFP_LAB, MFP_LAB_ROOT, MFP_LAB_ID, MFP_LAB_HOST,
 #   MFP_HELPER_ARGS (netns/lab help)
 #
-MFP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# (no dirname: every lab command sources this, and under emulation each
+# program costs a large part of a second)
+MFP_TOP=${BASH_SOURCE[0]%/*}
+[[ "$MFP_TOP" != "${BASH_SOURCE[0]}" ]] || MFP_TOP=.
+MFP_TOP=$(cd "$MFP_TOP/.." && pwd)
 # The helper under test; may carry arguments ("nc -F"), so it is word-split
 # into the ProxyCommand string, never quoted as one word. Under meson it
 # arrives as "BUILT\nCALLER'S" when the caller set one (tests/netns/meson.build

@@ -6,51 +6,108 @@
 # namespaces, keeps the artifacts of a failure; a reaper in its own session
 # finishes the job when the scenario itself is killed.
 
-# Kill every process in one of our namespaces, by pid: TERM, a short grace,
-# then KILL; then the namespace goes.
-cleanup_ns() {
-	local ns=$1 pids i
-	for i in $(seq 1 40); do
-		pids=$(ip netns pids "$ns" 2>/dev/null || true)
-		[[ -n "$pids" ]] || break
-		if ((i < 20)); then
-			# shellcheck disable=SC2086 # one pid per word
-			kill $pids 2>/dev/null || true
-		else
-			# shellcheck disable=SC2086
-			kill -KILL $pids 2>/dev/null || true
-		fi
-		sleep 0.05
+# cleanup_ns_pids NS...: the processes in those namespaces, into
+# MFP__PIDS, found without starting a program: a process is in NS when its
+# /proc/PID/ns/net is the same file as /run/netns/NS, which is what
+# "ip netns pids" compares. That was one program per namespace and per
+# round, and under emulation each costs a large part of a second (a
+# scenario's teardown took up to 20 s in a TCG guest).
+MFP__PIDS=()
+cleanup_ns_pids() {
+	local p ns
+	MFP__PIDS=()
+	for p in /proc/[0-9]*; do
+		for ns in "$@"; do
+			if [[ "$p/ns/net" -ef "/run/netns/$ns" ]]; then
+				MFP__PIDS+=("${p#/proc/}")
+				break
+			fi
+		done
 	done
-	ip netns del "$ns" 2>/dev/null || true
-	# "ip netns exec" would bind-mount these; we never create them
-	[[ ! -e "/etc/netns/$ns" ]] || rm -rf "/etc/netns/$ns"
+}
+
+# cleanup_ns_empty NS...: every process in those namespaces gone, by pid:
+# TERM, up to 2 s for them to end (polled with bash's own tests), then
+# KILL; a round finds what was started meanwhile. One that outlives its
+# TERM is named (it cost the teardown its grace).
+cleanup_ns_empty() {
+	local sig=TERM round pid alive i
+	for ((round = 0; round < 6; round++)); do
+		cleanup_ns_pids "$@"
+		((${#MFP__PIDS[@]} > 0)) || return 0
+		kill "-$sig" "${MFP__PIDS[@]}" 2>/dev/null || true
+		for ((i = 0; i < 40; i++)); do
+			alive=()
+			for pid in "${MFP__PIDS[@]}"; do
+				! cleanup_alive "$pid" || alive+=("$pid")
+			done
+			((${#alive[@]} > 0)) || break
+			sleep 0.05
+		done
+		if ((${#alive[@]} > 0)) && [[ "$sig" == TERM ]]; then
+			for pid in "${alive[@]}"; do
+				mfp_log "teardown: pid $pid ($(cleanup_comm "$pid")) outlived SIGTERM by 2 s: SIGKILL"
+			done
+			sig=KILL
+		fi
+	done
+}
+
+# cleanup_ns_del NS...: the namespaces gone (one ip for all of them)
+cleanup_ns_del() {
+	local ns
+	(($# > 0)) || return 0
+	printf 'netns del %s\n' "$@" | ip -force -batch - >/dev/null 2>&1 || true
+	for ns in "$@"; do
+		# "ip netns exec" would bind-mount these; we never create them
+		[[ ! -e "/etc/netns/$ns" ]] || rm -rf "/etc/netns/$ns"
+	done
+}
+
+# Kill every process in one of our namespaces, by pid, then delete it.
+cleanup_ns() {
+	cleanup_ns_empty "$1"
+	cleanup_ns_del "$1"
 }
 
 # a process that is still running: a child of ours that is already dead
-# stays a zombie until we exit, and kill -0 would call it alive
+# stays a zombie until we exit, and kill -0 would call it alive (read with
+# bash's own "read": this is polled)
 cleanup_alive() {
-	local state
-	state=$(sed -n 's/^.*) \(.\).*$/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
-	[[ -n "$state" && "$state" != Z ]]
+	local s f
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+	read -r -a f <<<"${s##*) }"
+	[[ -n "${f[0]:-}" && "${f[0]}" != Z ]]
 }
 
 # a pid that is still our child: bash may have reaped one that exited, and
 # its number may since belong to a process that is none of ours
 cleanup_ours() {
-	local ppid
-	ppid=$(sed -n 's/^.*) . \([0-9]*\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null) || return 1
-	[[ "$ppid" == "$$" ]]
+	local s f
+	read -r s 2>/dev/null <"/proc/$1/stat" || return 1
+	read -r -a f <<<"${s##*) }"
+	[[ "${f[1]:-}" == "$$" ]]
+}
+
+cleanup_comm() { cat "/proc/$1/comm" 2>/dev/null || echo gone; }
+
+# every namespace of run ID, the ones a later process made too (a lab's)
+cleanup_run_namespaces() {
+	local id=$1 ns
+	for ns in /run/netns/"mfp-$id-"*; do
+		[[ -e "$ns" ]] && echo "${ns#/run/netns/}"
+	done
+	return 0
 }
 
 # every namespace of run ID (the reaper knows only the id), and its short
 # dir (mfp_short_dir)
 cleanup_namespaces() {
-	local id=$1 ns
-	for ns in $(ip netns list 2>/dev/null | awk '{ print $1 }' | grep "^mfp-$id-" || true); do
-		cleanup_ns "$ns"
-	done
-	[[ -z "$id" || ! -d "/tmp/mfp-$id" ]] || rm -rf "/tmp/mfp-$id"
+	local all
+	mapfile -t all < <(cleanup_run_namespaces "$1")
+	cleanup_ns_empty "${all[@]}"
+	cleanup_ns_del "${all[@]}"
+	[[ -z "$1" || ! -d "/tmp/mfp-$1" ]] || rm -rf "/tmp/mfp-$1"
 }
 
 # meson sends SIGTERM to the process group on timeout and SIGKILL half a
@@ -64,7 +121,10 @@ cleanup_guard() {
 	# shellcheck disable=SC2016 # expanded by the reaper's shell, from its args
 	setsid bash -c '
 		echo "$$" >"$3/reaper.pid"
-		while kill -0 "$2" 2>/dev/null; do sleep 0.2; done
+		# read -t on a pipe nobody writes: a pause that starts no program
+		# (a sleep every 0.2 s for the whole scenario cost a guest dearly)
+		exec 3<> <(:)
+		while kill -0 "$2" 2>/dev/null; do read -r -t 0.2 -u 3 _; done
 		source "$1"
 		cleanup_namespaces "$4"
 		[[ -z "$5" ]] || { rm -rf "$5"; rmdir "${5%/*}" 2>/dev/null; }
@@ -85,12 +145,19 @@ cleanup_guard_off() {
 # cleanup_teardown: every namespace of this run and every background process
 # it started, gone. Shared by the scenarios' trap and the lab's.
 cleanup_teardown() {
-	local pid ns left=()
+	local pid ns all=() left=()
 	if [[ -n "$MFP__SESSION_FD" ]]; then exec {MFP__SESSION_FD}>&-; fi
-	for ns in "${MFP__NS[@]}"; do
-		cleanup_ns "$ns"
-	done
-	[[ -z "$MFP_ID" ]] || cleanup_namespaces "$MFP_ID"
+	# all namespaces at once: their processes get one TERM and one grace
+	all=("${MFP__NS[@]}")
+	if [[ -n "$MFP_ID" ]]; then
+		while read -r ns; do
+			[[ " ${all[*]} " == *" $ns "* ]] || all+=("$ns")
+		done < <(cleanup_run_namespaces "$MFP_ID")
+	fi
+	if ((${#all[@]} > 0)); then
+		cleanup_ns_empty "${all[@]}"
+		cleanup_ns_del "${all[@]}"
+	fi
 	# what is left lives in the root namespace (a feeding "cat"); no "wait":
 	# one that ignored TERM would hang the exit
 	for pid in "${MFP__BG[@]}"; do

@@ -61,12 +61,20 @@ link_path() {
 	n=$(mfp_path_num "$p")
 	cli=$(ns_name cli)
 	srv=$(ns_name srv)
+	# one "ip -batch" per namespace and step: under emulation each program
+	# costs a large part of a second, and a routed path took 40 of them
 	if [[ "$mode" == direct ]]; then
-		ip -n "$cli" link add "eth-$p" type veth peer name "eth-$p" netns "$srv"
-		link_addr cli "$p" "eth-$p" "198.18.$n.1/24" "2001:db8:$n::1/64"
-		link_addr srv "$p" "eth-$p" "198.18.$n.2/24" "2001:db8:$n::2/64"
-		ip -n "$cli" link set "eth-$p" up
-		ip -n "$srv" link set "eth-$p" up
+		link_addr_keep cli "$p" "198.18.$n.1" "2001:db8:$n::1"
+		link_addr_keep srv "$p" "198.18.$n.2" "2001:db8:$n::2"
+		link_batch "$cli" \
+			"link add eth-$p type veth peer name eth-$p netns $srv" \
+			"addr add 198.18.$n.1/24 dev eth-$p" \
+			"addr add 2001:db8:$n::1/64 dev eth-$p nodad" \
+			"link set eth-$p up"
+		link_batch "$srv" \
+			"addr add 198.18.$n.2/24 dev eth-$p" \
+			"addr add 2001:db8:$n::2/64 dev eth-$p nodad" \
+			"link set eth-$p up"
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
 		link_capture "$p" cli
 	else
@@ -75,28 +83,49 @@ link_path() {
 		MFP__ROUTED[$p]=1
 		rtr=$(ns_name "rtr$p")
 		ns_sysctl "rtr$p" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-		ip -n "$cli" link add "eth-$p" type veth peer name to-cli netns "$rtr"
-		ip -n "$srv" link add "eth-$p" type veth peer name to-srv netns "$rtr"
-		link_addr cli "$p" "eth-$p" "198.18.$n.1/24" "2001:db8:$n::1/64"
-		link_addr "rtr$p" cli to-cli "198.18.$n.2/24" "2001:db8:$n::2/64"
-		link_addr "rtr$p" srv to-srv "198.19.$n.1/24" "2001:db8:$n:1::1/64"
-		link_addr srv "$p" "eth-$p" "198.19.$n.2/24" "2001:db8:$n:1::2/64"
-		ip -n "$cli" link set "eth-$p" up
-		ip -n "$srv" link set "eth-$p" up
-		ip -n "$rtr" link set to-cli up
-		ip -n "$rtr" link set to-srv up
-		link_neigh cli "eth-$p" "rtr$p" to-cli
-		link_neigh "rtr$p" to-cli cli "eth-$p"
-		link_neigh "rtr$p" to-srv srv "eth-$p"
-		link_neigh srv "eth-$p" "rtr$p" to-srv
-		ip -n "$cli" route add "198.19.$n.0/24" via "198.18.$n.2" dev "eth-$p"
-		ip -n "$cli" -6 route add "2001:db8:$n:1::/64" via "2001:db8:$n::2" dev "eth-$p"
-		ip -n "$srv" route add "198.18.$n.0/24" via "198.19.$n.1" dev "eth-$p"
-		ip -n "$srv" -6 route add "2001:db8:$n::/64" via "2001:db8:$n:1::1" dev "eth-$p"
+		link_addr_keep cli "$p" "198.18.$n.1" "2001:db8:$n::1"
+		link_addr_keep "rtr$p" cli "198.18.$n.2" "2001:db8:$n::2"
+		link_addr_keep "rtr$p" srv "198.19.$n.1" "2001:db8:$n:1::1"
+		link_addr_keep srv "$p" "198.19.$n.2" "2001:db8:$n:1::2"
+		# The four ends get addresses of our making (locally administered,
+		# one per end of this path), so that each side knows its peer's
+		# without asking (link_neigh says why the entries are permanent).
+		local mc="02:6d:66:0$n:00:01" mrc="02:6d:66:0$n:00:02" mrs="02:6d:66:0$n:00:03" ms="02:6d:66:0$n:00:04"
+		link_batch "$cli" \
+			"link add eth-$p address $mc type veth peer name to-cli address $mrc netns $rtr" \
+			"addr add 198.18.$n.1/24 dev eth-$p" \
+			"addr add 2001:db8:$n::1/64 dev eth-$p nodad" \
+			"link set eth-$p up"
+		link_batch "$srv" \
+			"link add eth-$p address $ms type veth peer name to-srv address $mrs netns $rtr" \
+			"addr add 198.19.$n.2/24 dev eth-$p" \
+			"addr add 2001:db8:$n:1::2/64 dev eth-$p nodad" \
+			"link set eth-$p up"
 		# a join over this path may head for the server's address on another
 		# path: the router passes anything unknown on to the server
-		ip -n "$rtr" route add default via "198.19.$n.2" dev to-srv
-		ip -n "$rtr" -6 route add default via "2001:db8:$n:1::2" dev to-srv
+		link_batch "$rtr" \
+			"addr add 198.18.$n.2/24 dev to-cli" \
+			"addr add 2001:db8:$n::2/64 dev to-cli nodad" \
+			"addr add 198.19.$n.1/24 dev to-srv" \
+			"addr add 2001:db8:$n:1::1/64 dev to-srv nodad" \
+			"link set to-cli up" \
+			"link set to-srv up" \
+			"neigh replace 198.18.$n.1 lladdr $mc dev to-cli nud permanent" \
+			"neigh replace 2001:db8:$n::1 lladdr $mc dev to-cli nud permanent" \
+			"neigh replace 198.19.$n.2 lladdr $ms dev to-srv nud permanent" \
+			"neigh replace 2001:db8:$n:1::2 lladdr $ms dev to-srv nud permanent" \
+			"route add default via 198.19.$n.2 dev to-srv" \
+			"route add default via 2001:db8:$n:1::2 dev to-srv"
+		link_batch "$cli" \
+			"neigh replace 198.18.$n.2 lladdr $mrc dev eth-$p nud permanent" \
+			"neigh replace 2001:db8:$n::2 lladdr $mrc dev eth-$p nud permanent" \
+			"route add 198.19.$n.0/24 via 198.18.$n.2 dev eth-$p" \
+			"route add 2001:db8:$n:1::/64 via 2001:db8:$n::2 dev eth-$p"
+		link_batch "$srv" \
+			"neigh replace 198.19.$n.1 lladdr $mrs dev eth-$p nud permanent" \
+			"neigh replace 2001:db8:$n:1::1 lladdr $mrs dev eth-$p nud permanent" \
+			"route add 198.18.$n.0/24 via 198.19.$n.1 dev eth-$p" \
+			"route add 2001:db8:$n::/64 via 2001:db8:$n:1::1 dev eth-$p"
 		link_client_table "$p" "198.18.$n.2" "2001:db8:$n::2"
 		# both sides of the middlebox: what it did is the difference
 		link_capture "$p" cli srv
@@ -146,14 +175,31 @@ link_neigh() {
 	done
 }
 
+# link_batch NS LINE...: ip commands (without "ip -n NS") in one program.
+# The lines are arguments, not a here-document: a here-document's text is
+# expanded when it runs, and a signal trap that runs then (Ctrl-C during
+# a lab's up) broke bash's parser ("unexpected EOF" in the trap).
+link_batch() {
+	local ns=$1 cmds
+	shift
+	printf -v cmds '%s\n' "$@"
+	ip -n "$ns" -batch - <<<"$cmds"
+}
+
 # link_addr ROLE KEY IFACE V4/LEN V6/LEN
 link_addr() {
 	local role=$1 key=$2 dev=$3 v4=$4 v6=$5 ns
 	ns=$(ns_name "$role")
 	ip -n "$ns" addr add "$v4" dev "$dev"
 	ip -n "$ns" -6 addr add "$v6" dev "$dev" nodad
-	MFP__ADDR[$role,$key,4]=${v4%/*}
-	MFP__ADDR[$role,$key,6]=${v6%/*}
+	link_addr_keep "$role" "$key" "${v4%/*}" "${v6%/*}"
+}
+
+# link_addr_keep ROLE KEY V4 V6: what link_ip answers (the addresses are
+# added by the caller)
+link_addr_keep() {
+	MFP__ADDR[$1,$2,4]=$3
+	MFP__ADDR[$1,$2,6]=$4
 }
 
 # Source routing on the client: whatever the destination, a packet from the
@@ -163,9 +209,11 @@ link_client_table() {
 	local p=$1 gw4=$2 gw6=$3 n cli
 	n=$(mfp_path_num "$p")
 	cli=$(ns_name cli)
-	ip -n "$cli" route add default via "$gw4" dev "eth-$p" table $((100 + n))
-	ip -n "$cli" -6 route add default via "$gw6" dev "eth-$p" table $((100 + n))
-	ip -n "$cli" rule add from "${MFP__ADDR[cli,$p,4]}" table $((100 + n)) pref $((100 + n))
+	# an IPv6 rule needs -6, which a batch cannot say per line
+	link_batch "$cli" \
+		"route add default via $gw4 dev eth-$p table $((100 + n))" \
+		"route add default via $gw6 dev eth-$p table $((100 + n))" \
+		"rule add from ${MFP__ADDR[cli,$p,4]} table $((100 + n)) pref $((100 + n))"
 	ip -n "$cli" -6 rule add from "${MFP__ADDR[cli,$p,6]}" table $((100 + n)) pref $((100 + n))
 }
 

@@ -239,8 +239,18 @@ mfp_wait() {
 	(($(mfp_slow_factor) == 1)) || pause=0.25
 	until "$@"; do
 		((SECONDS < deadline)) || return 1
-		sleep "$pause"
+		mfp_sleep "$pause"
 	done
+}
+
+# mfp_sleep SECONDS: a pause that starts no program (/usr/bin/sleep, once
+# per poll, was a third of the programs a polling scenario started): read's
+# timeout on a pipe that this shell holds both ends of, so that nothing
+# ever arrives (a $(...) inherits it, and nothing arrives there either).
+MFP__SLEEP_FD=""
+mfp_sleep() {
+	[[ -n "$MFP__SLEEP_FD" ]] || exec {MFP__SLEEP_FD}<> <(:)
+	read -r -t "$1" -u "$MFP__SLEEP_FD" _ || true
 }
 
 # mfp_wait_pid PID: wait for a background command and return its status.

@@ -125,7 +125,7 @@ obs_capture_wait_try() {
 	local role=$1 p=$2 dir=${3:-$MFP_DIR} log pid
 	log="$dir/tcpdump.$role.$p.log"
 	pid=$(cat "$dir/tcpdump.$role.$p.pid")
-	mfp_wait 10 obs_capturing "$log" "$pid" && grep -qs 'listening on' "$log" && return 0
+	mfp_wait 10 obs_capturing "$log" "$pid" && obs_said_listening "$log" && return 0
 	kill "$pid" 2>/dev/null || true
 	return 1
 }
@@ -176,8 +176,16 @@ obs_captures_stop() {
 }
 obs_gone() { ! cleanup_alive "$1"; }
 
-# tcpdump said it listens, or is gone
-obs_capturing() { grep -qs 'listening on' "$1" || ! cleanup_alive "$2"; }
+# tcpdump said it listens, or is gone (polled: read, not grep)
+obs_capturing() { obs_said_listening "$1" || ! cleanup_alive "$2"; }
+obs_said_listening() {
+	local line
+	[[ -r "$1" ]] || return 1
+	while read -r line || [[ -n "$line" ]]; do
+		[[ "$line" != *"listening on"* ]] || return 0
+	done <"$1"
+	return 1
+}
 
 # what goes into the artifacts folder when a scenario fails; one shell per
 # namespace, because after meson's SIGTERM there is half a second

@@ -80,6 +80,13 @@ sshd_config() {
 		PrintLastLog no
 		X11Forwarding no
 		AcceptEnv none
+		# A command over ssh runs in root's shell, and bash reads
+		# root's ~/.bashrc for it when it is the first shell (SHLVL):
+		# that is the machine's, not the scenario's, and here it
+		# started 67 programs (pyenv) per session, a large part of a
+		# second each in an emulated guest. A terminal's login shell
+		# still reads it.
+		SetEnv SHLVL=1
 		LogLevel VERBOSE
 		# scp (SFTP since OpenSSH 9.0) and sftp need it; in-process, so
 		# no path to an sftp-server binary that differs between releases
@@ -92,7 +99,8 @@ sshd_config() {
 sshd_listening() {
 	local kind=-t l4 l6 role=${2:-srv}
 	[[ "$1" == tcp ]] || kind=-M
-	l4=$(ns_exec "$role" ss -Hln -f inet "$kind" 'sport = :22' 2>/dev/null | wc -l)
-	l6=$(ns_exec "$role" ss -Hln -f inet6 "$kind" 'sport = :22' 2>/dev/null | wc -l)
-	((l4 > 0 && l6 > 0))
+	# polled: no "| wc -l" (under emulation each program costs)
+	l4=$(ns_exec "$role" ss -Hln -f inet "$kind" 'sport = :22' 2>/dev/null)
+	l6=$(ns_exec "$role" ss -Hln -f inet6 "$kind" 'sport = :22' 2>/dev/null)
+	[[ -n "$l4" && -n "$l6" ]]
 }
