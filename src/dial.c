@@ -288,14 +288,19 @@ static enum start_outcome start_attempt(struct race *race, const struct addrinfo
 		.after_reset = kind == AFTER_RESET, .started_ms = dial_now_ms(),
 	};
 	race->nattempts++;
-	dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
-	if (kind == BLACKHOLE_RESCUE)
-		log_info("trying %s over TCP: MPTCP SYNs unanswered for %.1f s", where,
-			 (double)race->opts->rescue_delay_ms / 1000.0);
-	else if (kind == AFTER_RESET)
-		log_info("trying %s over TCP: the MPTCP SYN was answered with a reset", where);
-	else
-		log_info("trying %s over %s", where, is_mptcp ? "MPTCP" : "TCP");
+	/* The address is formatted for -v only: getnameinfo() and printf
+	 * cost every connection a tenth of the helper's own instructions. */
+	if (log_is_verbose()) {
+		dial_format_addr(ai->ai_addr, ai->ai_addrlen, where, sizeof(where));
+		if (kind == BLACKHOLE_RESCUE)
+			log_info("trying %s over TCP: MPTCP SYNs unanswered for %.1f s", where,
+				 (double)race->opts->rescue_delay_ms / 1000.0);
+		else if (kind == AFTER_RESET)
+			log_info("trying %s over TCP: the MPTCP SYN was answered with a reset",
+				 where);
+		else
+			log_info("trying %s over %s", where, is_mptcp ? "MPTCP" : "TCP");
+	}
 
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		return START_CONNECTED;
@@ -473,6 +478,8 @@ static void finish(const struct race *race, struct attempt *winner, int64_t star
 	memcpy(&result->peer, winner->ai->ai_addr, winner->ai->ai_addrlen);
 	winner->fd = -1;
 
+	if (!log_is_verbose())
+		return;	/* what follows is only said with -v */
 	dial_format_addr(winner->ai->ai_addr, winner->ai->ai_addrlen, where, sizeof(where));
 	if (getsockname(result->fd, (struct sockaddr *)&local, &local_len) == 0)
 		dial_format_addr((struct sockaddr *)&local, local_len, from, sizeof(from));

@@ -38,11 +38,13 @@ static int exit_code_for(enum dial_error error)
 /* Say what the connection is, and decide whether it may be used at all. */
 static bool judge_mptcp(const struct options *opts, const struct dial_result *conn)
 {
-	char where[NI_MAXHOST + 16];
-	dial_format_addr((const struct sockaddr *)&conn->peer, conn->peer_len, where,
-			 sizeof(where));
 	enum mptcp_evidence evidence;
 	enum mptcp_status status = mptcp_status_of(conn->fd, conn->opened_as_mptcp, &evidence);
+	/* The address is for messages: formatted only when one may be said. */
+	char where[NI_MAXHOST + 16] = "";
+	if (log_is_verbose() || (status != MPTCP_STATUS_ACTIVE && opts->mode != MPTCP_OFF))
+		dial_format_addr((const struct sockaddr *)&conn->peer, conn->peer_len, where,
+				 sizeof(where));
 	log_info("%s: %s (evidence: %s)", where, mptcp_status_name(status),
 		 mptcp_evidence_name(evidence));
 

@@ -111,7 +111,7 @@ fault_arg_range() {
 	strip-after-data) echo 0 1000 ;;
 	drop-syns) echo 1 1000 ;;
 	loss) echo 1 100 ;;
-	# a power of two besides (fault_move_dsn checks that)
+	# a power of two besides (fault_parse checks that)
 	move-dsn) echo 4096 1099511627776 ;;
 	esac
 }
@@ -138,6 +138,9 @@ fault_parse() {
 	[[ "$arg" =~ ^[0-9]{1,13}$ ]] || { echo "fault $name: '$arg' is not a number (${range/ /-})"; return 1; }
 	arg=$((10#$arg))
 	((arg >= ${range% *} && arg <= ${range#* })) || { echo "fault $name: $arg is out of range (${range/ /-})"; return 1; }
+	# move-dsn moves by setting one DSN bit: only a power of two can be had
+	[[ "$name" != move-dsn ]] || (((arg & (arg - 1)) == 0)) ||
+		{ echo "fault $name: $arg is not a power of two (4096, 8192, ... 2^40)"; return 1; }
 	echo "$name $p $arg"
 }
 
