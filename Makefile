@@ -60,7 +60,9 @@ matrix: deps all
 # $(BUILD)/bugs-matrix/ (doc/bugs.md says how): dates and exact packages
 # come from the result files, nothing is typed in
 bugs-table:
-	./tests/matrix --merge --md doc/bugs-matrix.md $(wildcard $(BUILD)/bugs-matrix/*/results/)
+	@# a FAIL cell on an affected kernel is the table's point: only a status
+	@# other than 0 or 1 (no results, bad usage) is an error here
+	./tests/matrix --merge --md doc/bugs-matrix.md $(wildcard $(BUILD)/bugs-matrix/*/results/) || [ $$? -eq 1 ]
 
 # doc/reports/NAME.md for each open kernel bug (tests/open/), from
 # REPORT_RUNS runs on this kernel and one in a guest per REPORT_KERNELS

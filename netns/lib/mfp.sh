@@ -278,8 +278,9 @@ mfp_timing_line() {
 	[[ -n "$MFP__T0" ]] || return 0
 	local now first fin
 	now=$(mfp_now_ms)
-	first=${MFP__T_VERDICT:-$now}
 	fin=${MFP__T_FINISH:-$now}
+	# a run without a verdict (a benchmark) spent all of it before the end
+	first=${MFP__T_VERDICT:-$fin}
 	mfp_log "timing: to the first verdict $(mfp_ms_s $((first - MFP__T0))) s, other checks $(mfp_ms_s $((fin - first))) s, teardown $(mfp_ms_s $((now - fin))) s"
 }
 

@@ -67,6 +67,30 @@ usage_stub_cmd() {
 	chmod 755 "$usage_work/bin/$1"
 }
 
+# usage_await_pid PATTERN: the pid of the first process whose command line
+# matches PATTERN (pgrep -f), waited for up to 10 s; nothing if none came
+usage_await_pid() {
+	local i found
+	for ((i = 0; i < 100; i++)); do
+		found=$(pgrep -f "$1" | head -n1 || true)
+		[[ -z "$found" ]] || break
+		sleep 0.1
+	done
+	echo "${found:-}"
+}
+
+# usage_await_gone PID TENTHS: waits up to TENTHS tenths of a second for PID
+# to end; the status says whether it did (an empty PID never ran)
+usage_await_gone() {
+	local i
+	[[ -n "$1" ]] || return 1
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	! kill -0 "$1" 2>/dev/null
+}
+
 usage_snapshot() {
 	(cd "$usage_tree" && find . | sort)
 }
