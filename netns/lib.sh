@@ -98,6 +98,8 @@ MFP_DIR=""
 MFP__FAILS=0
 MFP__NS=()
 MFP__BG=()
+# commands cleanup_teardown runs first (cleanup_on_exit)
+MFP__ON_EXIT=()
 MFP__GUARD_PID=""
 MFP__SESSION_FD=""
 MFP__SESSION_PID=""

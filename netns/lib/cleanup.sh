@@ -142,10 +142,21 @@ cleanup_guard_off() {
 	MFP__GUARD_PID=""
 }
 
+# cleanup_on_exit CMD [ARG...]: CMD runs when the scenario ends, before its
+# namespaces go; for state outside them that a scenario may change only
+# inside one of netns/vm's guests (the guest kernel's preemption model). A
+# SIGKILL skips it: the reaper knows only namespaces, and such a guest is
+# thrown away with it.
+cleanup_on_exit() { MFP__ON_EXIT+=("$(printf '%q ' "$@")"); }
+
 # cleanup_teardown: every namespace of this run and every background process
 # it started, gone. Shared by the scenarios' trap and the lab's.
 cleanup_teardown() {
-	local pid ns all=() left=()
+	local pid ns cmd all=() left=()
+	for cmd in "${MFP__ON_EXIT[@]}"; do
+		eval "$cmd" || true
+	done
+	MFP__ON_EXIT=()
 	if [[ -n "$MFP__SESSION_FD" ]]; then exec {MFP__SESSION_FD}>&-; fi
 	# all namespaces at once: their processes get one TERM and one grace
 	all=("${MFP__NS[@]}")
