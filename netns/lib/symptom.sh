@@ -85,9 +85,12 @@ symptom_reset_after() {
 # server's own resets pass, so the client hears of it too
 symptom_cut_after_bytes() {
 	local p=$1 bytes=$2
-	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
+	# the rule first: its ct expressions load nf_conntrack, whose sysctl a
+	# fresh guest does not have before (byte counts start with the
+	# connections, which come later)
 	fault_rule "$p" symptom-cut ct direction reply ct original bytes '>' "$bytes" \
 		'tcp flags & rst == 0' counter reject with tcp reset
+	fault_sysctl "rtr$p" net.netfilter.nf_conntrack_acct=1
 }
 
 # symptom_stall PATH: nothing gets through any more (TCP), in either
