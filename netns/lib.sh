@@ -37,7 +37,9 @@
 #            --head=TEXT, as an ssh_config file), tool, tool_start, tool_wait
 #            (scp/rsync/git running ssh themselves; --dir=DIR), remote_sha,
 #            helper_rc, helper_err, wrapper
-#   helper_  run, start, wait: the helper without ssh (--in= --out= --timeout=)
+#   helper_  run, start, wait: the helper without ssh (--in= --out= --timeout=);
+#            file_server (an MPTCP peer that serves a file, for readers of
+#            their own: tests/bugs)
 #   obs_     nstat ROLE... LABEL, counter, has_counter, delta, listening,
 #            mptcp_socks, subflows, subflow_bytes, subflow_count, subflows_at_least,
 #            capture, capture_start, capture_wait (several started at once),

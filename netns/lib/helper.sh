@@ -45,3 +45,46 @@ helper_run() {
 	helper_start "$@"
 	helper_wait
 }
+
+# helper_file_server [--answer=BYTES] ROLE PORT FILE CONNECTIONS: not the
+# helper but a peer for readers of their own (tests/bugs): an MPTCP listener
+# in ROLE's namespace on PORT that serves CONNECTIONS connections, one after
+# the other. Each one: a request line, then FILE. With --answer=BYTES: a
+# request line, BYTES zero bytes, two more lines ("ack", "go"), then FILE.
+# An error on one connection is logged (server.log) and the next one is
+# served. Returns once the listener is up; the test's cleanup ends it.
+helper_file_server() {
+	local answer=-1
+	while [[ "$1" == --* ]]; do
+		case "$1" in
+		--answer=*) answer=${1#--answer=} ;;
+		*) mfp_fatal "helper_file_server: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	local role=$1 port=$2 file=$3 count=$4
+	ip netns exec "$(ns_name "$role")" python3 -c '
+import socket, sys
+data = open(sys.argv[1], "rb").read()
+answer, port, count = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM, getattr(socket, "IPPROTO_MPTCP", 262))
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", port))
+ls.listen(count)
+for i in range(count):
+    c, _ = ls.accept()
+    try:
+        f = c.makefile("rb", buffering=0)
+        f.readline()
+        if answer >= 0:
+            c.sendall(bytes(answer))
+            f.readline()
+            f.readline()
+        c.sendall(data)
+    except OSError as e:
+        print(i, type(e).__name__, flush=True)
+    c.close()
+' "$file" "$answer" "$port" "$count" </dev/null >>"$MFP_DIR/server.log" 2>&1 &
+	ns_bg_pid "$!"
+	mfp_wait 10 obs_listening "$role" "$port" || mfp_fatal "the file server did not start in $role"
+}
